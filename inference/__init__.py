@@ -1,0 +1,1 @@
+"""Footage to motion without Blender: video IO, detector, lifters, completion, filters, pipeline, CLI."""

@@ -1,0 +1,1 @@
+"""Torch network definitions, dataset preparation, training, export and evaluation (not shipped to Blender)."""
