@@ -1,0 +1,114 @@
+"""3D lifters on onnxruntime: detector pixels + confidences in, pelvis-relative 3D (camera axes) out.
+
+- :class:`FrameLifter` runs a single-frame model (``single``; also the ``mlp`` baseline) on each frame.
+- :class:`WindowLifter` runs MPM over sliding windows with overlap, padded at the ends, and blends
+  the overlapping windows with tapered weights; it also completes partial 3D with the same model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import runtime
+from .normalize import normalize_keypoints
+
+J = 17
+
+
+def window_starts(frames: int, window: int, stride: int) -> list[int]:
+    """Start frames of windows covering ``frames`` (the last window ends at the last frame)."""
+    if frames <= window:
+        return [0]
+    starts = list(range(0, frames - window + 1, stride))
+    if starts[-1] != frames - window:
+        starts.append(frames - window)
+    return starts
+
+
+def _taper(window: int) -> np.ndarray:
+    """Blending weights: highest in the middle of a window, small but non-zero at its ends."""
+    return (np.hanning(window + 2)[1:-1] + 1e-3).astype(np.float32)
+
+
+def stitch(windows: np.ndarray, starts: list[int], frames: int) -> np.ndarray:
+    """Blend per-window outputs (N, W, ...) back into one sequence (frames, ...)."""
+    w = windows.shape[1]
+    out = np.zeros((max(frames, w),) + windows.shape[2:], np.float64)
+    weight = np.zeros(max(frames, w))
+    taper = _taper(w)
+    for s, win in zip(starts, windows):
+        out[s : s + w] += win * taper.reshape((-1,) + (1,) * (win.ndim - 1))
+        weight[s : s + w] += taper
+    return (out / weight.reshape((-1,) + (1,) * (out.ndim - 1)))[:frames].astype(np.float32)
+
+
+def _pad(x: np.ndarray, length: int) -> np.ndarray:
+    """Repeat the last frame so a short clip fills one window."""
+    if len(x) >= length:
+        return x
+    return np.concatenate([x, np.repeat(x[-1:], length - len(x), axis=0)])
+
+
+class FrameLifter:
+    """A single-frame ONNX lifter: each frame is lifted on its own."""
+
+    def __init__(self, path: str | Path, device: str = "auto", batch: int = 4096):
+        self.session = runtime.session(path, device)
+        self.batch = batch
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    def lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
+        """(T, J, 2) pixels, (T, J) confidences -> (T, J, 3) metres."""
+        kp = normalize_keypoints(pixels[:, None], conf[:, None])[:, 0]
+        return np.concatenate([self.session.run(None, {"keypoints": kp[i : i + self.batch]})[0]
+                               for i in range(0, len(kp), self.batch)])
+
+
+class WindowLifter:
+    """MPM over sliding windows (``stride`` frames apart), blended where they overlap."""
+
+    def __init__(self, path: str | Path, device: str = "auto", stride: int | None = None, batch: int = 256):
+        self.session = runtime.session(path, device)
+        self.window = int(runtime.metadata(self.session).get("window", 27))
+        self.stride = stride or max(1, self.window // 3)
+        self.batch = batch
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    def _infer(self, keypoints: np.ndarray, pose3d: np.ndarray, known: np.ndarray, mode: float) -> np.ndarray:
+        """Run stacked windows (N, W, ...) through the model in batches -> (N, W, J, 3)."""
+        outs = []
+        for i in range(0, len(keypoints), self.batch):
+            sl = slice(i, i + self.batch)
+            outs.append(self.session.run(["pose3d"], {
+                "keypoints": keypoints[sl], "pose3d_in": pose3d[sl].astype(np.float32),
+                "known3d": known[sl].astype(np.float32), "mode": np.full(len(keypoints[sl]), mode, np.float32)})[0])
+        return np.concatenate(outs)
+
+    def _cut(self, x: np.ndarray, starts: list[int]) -> np.ndarray:
+        x = _pad(x, self.window)
+        return np.stack([x[s : s + self.window] for s in starts])
+
+    def lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
+        """(T, J, 2) pixels, (T, J) confidences -> (T, J, 3); joints with confidence 0 are masked and
+        filled from the others and from neighbouring frames. Each window is normalised on its own."""
+        starts = window_starts(len(pixels), self.window, self.stride)
+        kp = normalize_keypoints(self._cut(pixels, starts), self._cut(conf, starts))
+        zeros = np.zeros(kp.shape, np.float32)
+        return stitch(self._infer(kp, zeros, zeros[..., 0], 0.0), starts, len(pixels))
+
+    def complete(self, pose3d: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """Fill unknown joints of a pelvis-relative 3D sequence (T, J, 3) in camera-like axes
+        (y down); ``known`` (T, J) is True where a joint is given. Known joints come back as given."""
+        known = np.asarray(known, bool)
+        pose3d = np.where(known[..., None], pose3d, 0.0).astype(np.float32)
+        starts = window_starts(len(pose3d), self.window, self.stride)
+        p, k = self._cut(pose3d, starts), self._cut(known, starts)
+        out = stitch(self._infer(np.zeros(p.shape, np.float32), p, k, 1.0), starts, len(pose3d))
+        return np.where(known[..., None], pose3d, out)

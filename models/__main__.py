@@ -1,0 +1,63 @@
+"""``python -m video_mocap.models train|export|evaluate ...``: reproduce the shipped lifters."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+DEFAULT_DATA = "../shared/data/cmu_positions.npz"
+
+
+def _tiers(text: str):
+    return None if text == "all" else tuple(int(t) for t in text.split(","))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m video_mocap.models")
+    sub = p.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="train a lifter on mocap seen through virtual cameras")
+    tr.add_argument("model", choices=["single", "mpm", "mlp", "tcn"])
+    tr.add_argument("--data", default=DEFAULT_DATA)
+    tr.add_argument("--out", default="models/runs")
+    tr.add_argument("--steps", type=int, default=6000)
+    tr.add_argument("--epoch-steps", type=int, default=250)
+    tr.add_argument("--batch", type=int, default=1024, help="frames per batch")
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--tiers", type=_tiers, default=(0, 1, 2), help="CMU fidelity tiers, e.g. 0,1,2 or all")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ex = sub.add_parser("export", help="checkpoint -> ONNX, checked against torch")
+    ex.add_argument("checkpoint")
+    ex.add_argument("onnx")
+    ev = sub.add_parser("evaluate", help="score an ONNX lifter on any npz in the shared data layout")
+    ev.add_argument("onnx")
+    ev.add_argument("--data", default=DEFAULT_DATA)
+    ev.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    ev.add_argument("--tiers", type=_tiers, default=(0, 1, 2))
+    ev.add_argument("--json", help="write the metrics here")
+    ev.add_argument("--seed", type=int, default=2024, help="camera and noise seed")
+    args = p.parse_args(argv)
+
+    if args.command == "train":
+        from .train import Config, train
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        cfg = Config(model=args.model, data=args.data, steps=args.steps, epoch_steps=args.epoch_steps,
+                     batch=args.batch, lr=args.lr, tiers=args.tiers, seed=args.seed)
+        print(train(cfg, args.out))
+    elif args.command == "export":
+        from .export import export
+
+        print(export(args.checkpoint, args.onnx))
+    else:
+        from .evaluate import evaluate, print_table
+
+        result = evaluate(args.onnx, args.data, args.split, args.tiers, args.seed, args.json)
+        print_table(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

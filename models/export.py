@@ -1,0 +1,72 @@
+"""Checkpoint -> ONNX with fixed input/output names and dynamic batch, checked against torch.
+
+| kind | inputs | outputs |
+|---|---|---|
+| single, mlp | keypoints (B, 17, 3) | pose3d (B, 17, 3) |
+| tcn | keypoints (B, L, 17, 3), L >= 27 | pose3d (B, L - 26, 17, 3) |
+| mpm | keypoints (B, 27, 17, 3), pose3d_in (B, 27, 17, 3), known3d (B, 27, 17), mode (B,) | pose3d (B, 27, 17, 3), keypoints2d (B, 27, 17, 2) |
+
+keypoints are :func:`video_mocap.inference.normalize.normalize_keypoints` output; pose3d is
+pelvis-relative, camera axes (x right, y down, z forward), metres. The window of mpm is fixed (27).
+The ONNX metadata carries ``kind`` and ``window`` so the runtime knows what it loaded.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from .train import load_checkpoint
+
+J = 17
+
+
+def example_inputs(kind: str, batch: int = 2, window: int = 27, seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    if kind in ("single", "mlp"):
+        return {"keypoints": torch.randn(batch, J, 3, generator=g)}
+    if kind == "tcn":
+        return {"keypoints": torch.randn(batch, window + 4, J, 3, generator=g)}
+    return {
+        "keypoints": torch.randn(batch, window, J, 3, generator=g),
+        "pose3d_in": torch.randn(batch, window, J, 3, generator=g) * 0.3,
+        "known3d": (torch.rand(batch, window, J, generator=g) > 0.3).float(),
+        "mode": torch.tensor([0.0, 1.0] * (batch // 2) + [0.0] * (batch % 2)),
+    }
+
+
+def export(checkpoint: str | Path, out: str | Path, tolerance: float = 1e-4) -> Path:
+    """Export and verify: onnxruntime must match torch to ``tolerance`` (metres) on random inputs."""
+    import onnxruntime as ort
+
+    net, state = load_checkpoint(checkpoint)
+    kind = state["config"]["model"]
+    window = getattr(net, "window", 1)
+    inputs = example_inputs(kind, window=window)
+    outputs = ["pose3d", "keypoints2d"] if kind == "mpm" else ["pose3d"]
+    dyn = {name: {0: "batch"} for name in list(inputs) + outputs}
+    if kind == "tcn":
+        dyn["keypoints"][1] = "frames"
+        dyn["pose3d"][1] = "poses"
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(net, tuple(inputs.values()), str(out), input_names=list(inputs), output_names=outputs,
+                      dynamic_axes=dyn, opset_version=17, dynamo=False)
+    model = onnx.load(str(out))
+    for key, value in {"kind": kind, "window": str(window), "skeleton": "h36m17",
+                       "best_val_mpjpe_mm": f"{state.get('best_val_mm', float('nan')):.2f}"}.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(out))
+    check = example_inputs(kind, batch=3, window=window, seed=1)
+    with torch.no_grad():
+        ref = net(*check.values())
+    ref = ref if isinstance(ref, tuple) else (ref,)
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {k: v.numpy() for k, v in check.items()})
+    for name, r, g in zip(outputs, ref, got):
+        err = float(np.abs(r.numpy() - g).max())
+        if err > tolerance:
+            raise RuntimeError(f"{out}: onnxruntime differs from torch by {err:.2e} on {name}")
+    return out

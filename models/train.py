@@ -1,0 +1,169 @@
+"""Training loops for the lifters (CPU or CUDA), with fixed seeds and a log line per epoch.
+
+An "epoch" here is a fixed number of steps over freshly sampled windows (the data are generated on
+the fly: every batch has new cameras, bone lengths and detector noise); after each, the model is
+scored on a fixed validation batch (held-out subjects, fixed camera seed) and the best is kept.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data as D
+from .nets import build
+
+TEMPORAL = {"mpm": 27, "tcn": 27}
+TCN_CHUNK = 27  # the TCN trains on 27 + 26 frames and is supervised on the 27 middle ones
+
+
+@dataclass
+class Config:
+    model: str
+    data: str
+    steps: int = 6000
+    epoch_steps: int = 250
+    batch: int = 1024  # frames per batch for single-frame models; windows = batch // window otherwise
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    tiers: tuple[int, ...] | None = D.DEFAULT_TIERS
+    stage1: float = 0.3  # MPM: fraction of steps spent on masked pose modelling before fine-tuning
+    seed: int = 0
+    arch: dict = field(default_factory=dict)
+
+
+def mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (pred - target).norm(dim=-1).mean()
+
+
+def _t(x: np.ndarray, device: str) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(x)).to(device)
+
+
+class Task:
+    """Batches and loss for one model kind."""
+
+    def __init__(self, cfg: Config, sampler: D.WindowSampler, device: str):
+        self.cfg, self.sampler, self.device = cfg, sampler, device
+        self.window = TEMPORAL.get(cfg.model, 1)
+        self.frames = self.window + (TCN_CHUNK - 1 if cfg.model == "tcn" else 0)
+        self.n = cfg.batch if self.window == 1 else max(8, cfg.batch // self.frames)
+
+    def batch(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self.sampler.batch(self.n, self.frames, rng)
+
+    def loss(self, net: torch.nn.Module, b: dict[str, np.ndarray], rng: np.random.Generator, frac: float) -> torch.Tensor:
+        kp, target = _t(b["kp"], self.device), _t(b["pose3d"], self.device)
+        mid = self.window // 2
+        if self.cfg.model in ("single", "mlp"):
+            return mpjpe(net(kp[:, 0]), target[:, 0])
+        if self.cfg.model == "tcn":
+            return mpjpe(net(kp), target[:, mid : kp.shape[1] - mid])
+        return self._mpm_loss(net, b, kp, target, rng, frac)
+
+    def _mpm_loss(self, net, b, kp, target, rng, frac):
+        n, t = kp.shape[:2]
+        dev = self.device
+        zeros3, none3 = torch.zeros_like(target), torch.zeros(n, t, D.J, device=dev)
+        if frac < self.cfg.stage1:
+            # Stage I: masked 2D and masked 3D pose modelling, alternating, spatio-temporal masks.
+            mask = _t(D.spatiotemporal_mask(n, t, rng), dev)
+            if rng.random() < 0.5:
+                seen = kp[..., 2] > 0
+                masked = kp.clone()
+                masked[mask] = 0
+                _, out2d = net(masked, zeros3, none3, torch.zeros(n, device=dev))
+                err = (out2d - kp[..., :2]).norm(dim=-1)
+                return 2.0 * (err * seen).sum() / seen.sum().clamp(min=1)
+            out3d, _ = net(kp, target, (~mask).float(), torch.ones(n, device=dev))
+            return 3.0 * mpjpe(out3d, target)
+        # Stage II: lifting (through detector drops and occluded limbs) and 3D completion.
+        if rng.random() < 0.75:
+            tube = _t(D.tube_mask(n, t, rng, p=0.3), dev)
+            occluded = kp.clone()
+            occluded[tube] = 0
+            out3d, _ = net(occluded, zeros3, none3, torch.zeros(n, device=dev))
+            return mpjpe(out3d, target) + mpjpe(out3d[:, t // 2], target[:, t // 2])
+        tube = _t(D.tube_mask(n, t, rng, p=1.0), dev)
+        out3d, _ = net(kp, target, (~tube).float(), torch.ones(n, device=dev))
+        masked_err = ((out3d - target).norm(dim=-1) * tube).sum() / tube.sum().clamp(min=1)
+        return mpjpe(out3d, target) + masked_err
+
+    @torch.no_grad()
+    def validate(self, net: torch.nn.Module, b: dict[str, np.ndarray]) -> float:
+        """MPJPE in mm of the middle frame, lifting from the full 2D."""
+        net.eval()
+        kp, target = _t(b["kp"], self.device), _t(b["pose3d"], self.device)
+        mid = self.window // 2
+        if self.cfg.model in ("single", "mlp"):
+            pred = net(kp[:, 0])
+        elif self.cfg.model == "tcn":
+            pred = net(kp[:, : self.window])[:, 0]
+        else:
+            n, t = kp.shape[:2]
+            pred = net(kp, torch.zeros_like(target), torch.zeros(n, t, D.J, device=self.device), torch.zeros(n, device=self.device))[0][:, mid]
+        net.train()
+        return float(mpjpe(pred, target[:, mid])) * 1000
+
+
+def train(cfg: Config, out: str | Path, device: str | None = None, log=print) -> Path:
+    """Train ``cfg.model`` and save the best checkpoint (by validation MPJPE) to ``out/MODEL.pt``."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    train_clips = D.load_clips(cfg.data, "train", cfg.tiers)
+    val_clips = D.load_clips(cfg.data, "val", cfg.tiers)
+    if len(train_clips) == 0:
+        raise ValueError(f"{cfg.data}: no training clips for tiers {cfg.tiers}")
+    task = Task(cfg, D.WindowSampler(train_clips), device)
+    val_task = Task(cfg, D.WindowSampler(val_clips if len(val_clips) else train_clips, bones=False, mirror=False), device)
+    val_batch = val_task.sampler.batch(max(256, 2048 // task.window), task.window, np.random.default_rng(1234))
+    net = build(cfg.model, **cfg.arch).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warm = min(200, cfg.steps // 10 + 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1.0)))))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / f"{cfg.model}.pt"
+    history, best, t0, running = [], float("inf"), time.time(), []
+    log(f"{cfg.model}: {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters, {len(train_clips)} clips / "
+        f"{train_clips.frames} frames train, {len(val_clips)} clips val, device {device}")
+    for step in range(cfg.steps):
+        frac = step / cfg.steps
+        loss = task.loss(net, task.batch(rng), rng, frac)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        running.append(loss.item())
+        if (step + 1) % cfg.epoch_steps == 0 or step + 1 == cfg.steps:
+            val = task.validate(net, val_batch)
+            entry = dict(epoch=len(history) + 1, step=step + 1, loss=float(np.mean(running)), val_mpjpe_mm=val,
+                         lr=sched.get_last_lr()[0], minutes=(time.time() - t0) / 60)
+            history.append(entry)
+            running = []
+            # Stage I of MPM optimises other objectives: select only among fine-tuned epochs.
+            if val < best and frac >= (cfg.stage1 if cfg.model == "mpm" else 0):
+                best = val
+                torch.save(dict(config=asdict(cfg), state=net.state_dict(), history=history, best_val_mm=best), ckpt)
+            log(json.dumps(entry))
+    if not ckpt.exists():
+        torch.save(dict(config=asdict(cfg), state=net.state_dict(), history=history, best_val_mm=best), ckpt)
+    state = torch.load(ckpt, weights_only=False)
+    state["history"] = history
+    torch.save(state, ckpt)
+    return ckpt
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    net = build(state["config"]["model"], **state["config"]["arch"])
+    net.load_state_dict(state["state"])
+    return net.eval(), state

@@ -1,0 +1,119 @@
+"""The training-data pipeline: cameras, projection, normalisation, masks, augmentation."""
+import numpy as np
+import pytest
+
+from video_mocap.inference.normalize import normalize_keypoints
+from video_mocap.models import data as D
+
+
+def _pose(b=4, t=5, seed=0):
+    """Plausible standing poses (Y up) with a little motion."""
+    rng = np.random.default_rng(seed)
+    base = np.array([[0, 1, 0], [-.1, 1, 0], [-.1, .55, 0], [-.1, .1, 0], [.1, 1, 0], [.1, .55, 0], [.1, .1, 0],
+                     [0, 1.25, 0], [0, 1.5, 0], [0, 1.6, .08], [0, 1.75, 0], [.18, 1.45, 0], [.2, 1.2, 0], [.2, .95, 0],
+                     [-.18, 1.45, 0], [-.2, 1.2, 0], [-.2, .95, 0]], np.float32)
+    return base + rng.normal(0, 0.02, (b, t, 17, 3)).astype(np.float32)
+
+
+def test_camera_projection_round_trip():
+    rng = np.random.default_rng(0)
+    world = _pose()
+    cams = D.random_cameras(world[:, 2, 0], rng)
+    np.testing.assert_allclose(np.einsum("bij,bkj->bik", cams.rot, cams.rot), np.broadcast_to(np.eye(3), (4, 3, 3)), atol=1e-5)
+    cam = D.to_camera(world, cams)
+    assert (cam[..., 2] > 1.0).all(), "everyone is in front of the camera"
+    px = D.project(cam, cams)
+    # Back-project with the known depth and invert the extrinsics: the world points come back.
+    ray = np.concatenate([(px - cams.centre[:, None, None]) / cams.focal[:, None, None, None], np.ones(px.shape[:-1] + (1,))], -1)
+    back = np.einsum("bji,btkj->btki", cams.rot, ray * cam[..., 2:]) + cams.pos[:, None, None]
+    np.testing.assert_allclose(back, world, atol=1e-4)
+
+
+def test_camera_ranges():
+    rng = np.random.default_rng(1)
+    target = np.zeros((2000, 3), np.float32) + [0, 1, 0]
+    cams = D.random_cameras(target, rng)
+    d = np.linalg.norm(cams.pos - target, axis=1)
+    assert d.min() > 2.3 and d.max() < 8.2
+    f_ratio = cams.focal / cams.size[:, 0]
+    assert f_ratio.min() >= 0.6 and f_ratio.max() <= 2.0
+    assert (cams.pos[:, 1] >= 0.2).all()
+    assert set(map(tuple, cams.size.astype(int))) <= set(D.IMAGE_SIZES)
+    assert (cams.size[:, 1] > cams.size[:, 0]).any(), "portrait video is included"
+    # The camera's y axis points down in the world (no upside-down views).
+    assert (cams.rot[:, 1, 1] < 0).all()
+
+
+def test_normalisation_is_invariant_to_position_and_size():
+    rng = np.random.default_rng(2)
+    px = rng.uniform(100, 400, (3, 17, 2)).astype(np.float32)
+    conf = np.ones((3, 17), np.float32)
+    a = normalize_keypoints(px, conf)
+    b = normalize_keypoints(px * 2.5 + [300, -50], conf)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(a[:, [1, 4], :2].mean(1), 0, atol=1e-6)  # centred on the hips
+    conf[1, 5] = 0
+    c = normalize_keypoints(px, conf)
+    assert (c[1, 5] == 0).all()
+
+
+def test_mirror_swaps_sides_and_is_involution():
+    p = _pose(1, 1)
+    m = D.mirror(p)
+    np.testing.assert_allclose(m[..., 4, 0], -p[..., 1, 0])  # left hip = mirrored right hip
+    np.testing.assert_allclose(D.mirror(m), p)
+
+
+def test_bone_scaling_changes_lengths_only():
+    p = _pose(2, 3)
+    f = np.full((2, 1, 17), 1.1, np.float32)
+    q = D.scale_bones(p, f)
+    for j, par in enumerate(D.SKELETON.parents):
+        if par < 0:
+            continue
+        a = np.linalg.norm(p[..., j, :] - p[..., par, :], axis=-1)
+        b = np.linalg.norm(q[..., j, :] - q[..., par, :], axis=-1)
+        np.testing.assert_allclose(b, 1.1 * a, rtol=1e-5)
+    np.testing.assert_allclose(q[..., 0, :], p[..., 0, :])
+
+
+def test_masks():
+    rng = np.random.default_rng(3)
+    m = D.spatiotemporal_mask(500, 27, rng)
+    per_frame = m.sum(-1)
+    assert set(np.unique(per_frame)) == {0, 5}
+    assert abs((per_frame > 0).mean() - 0.6) < 0.02
+    t = D.tube_mask(300, 27, rng)
+    limbs = [set(g) for g in D.LIMBS.values()]
+    for w in t:
+        joints = set(np.flatnonzero(w.any(0)))
+        frames = np.flatnonzero(w.any(1))
+        assert joints and (frames == np.arange(frames[0], frames[-1] + 1)).all(), "one contiguous stretch"
+        assert any(joints <= g for g in limbs) or len(joints) == 6
+        assert (w[frames][:, sorted(joints)]).all(), "the same joints in every masked frame"
+
+
+def test_detector_noise_scales_with_person_and_drops_joints():
+    rng = np.random.default_rng(4)
+    uv = np.tile(np.linspace(0, 1, 17)[None, None, :, None], (400, 10, 1, 2)).astype(np.float32)
+    small, _ = D.detector_noise(uv * 100, np.random.default_rng(5))
+    big, conf = D.detector_noise(uv * 1000, np.random.default_rng(5))
+    np.testing.assert_allclose(big - uv * 1000, 10 * (small - uv * 100), rtol=1e-3, atol=1e-2)
+    assert 0 < (conf == 0).mean() < 0.05 and conf.max() <= 1
+    err = np.linalg.norm(big - uv * 1000, axis=-1)
+    assert np.corrcoef(err[conf > 0], conf[conf > 0])[0, 1] < -0.3, "confidence falls as the error grows"
+    # Drift: away from the outliers, errors of neighbouring frames are correlated (independent noise gives 0).
+    e = (big - uv * 1000)[..., 0]
+    calm = (err[:, 1:] < 40) & (err[:, :-1] < 40)
+    assert np.corrcoef(e[:, 1:][calm], e[:, :-1][calm])[0, 1] > 0.5
+
+
+def test_sampler_on_shared_data(cmu_file):
+    clips = D.load_clips(cmu_file, "train")
+    test = D.load_clips(cmu_file, "test")
+    assert not set(clips.subjects) & set(test.subjects), "split by subject"
+    assert set(test.subjects) == set(D.HELD_OUT["test"])
+    b = D.WindowSampler(clips).batch(16, 9, np.random.default_rng(0))
+    assert b["kp"].shape == (16, 9, 17, 3) and b["pose3d"].shape == (16, 9, 17, 3)
+    np.testing.assert_allclose(b["pose3d"][..., 0, :], 0, atol=1e-6)
+    assert np.isfinite(b["kp"]).all()
