@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--tiers", type=_tiers, default=(0, 1, 2))
     ev.add_argument("--json", help="write the metrics here")
     ev.add_argument("--seed", type=int, default=2024, help="camera and noise seed")
+    sh = sub.add_parser("ship", help="export into models/weights, evaluate, record the hash, write the model card")
+    sh.add_argument("checkpoint")
+    sh.add_argument("name", help="shipped model name, e.g. single or mpm")
+    sh.add_argument("--data", default=DEFAULT_DATA)
+    sh.add_argument("--command", required=True, help="the training command, for the card")
     args = p.parse_args(argv)
 
     if args.command == "train":
@@ -51,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         from .export import export
 
         print(export(args.checkpoint, args.onnx))
+    elif args.command == "ship":
+        from .card import ship
+
+        print(ship(args.checkpoint, args.name, args.data, args.command))
     else:
         from .evaluate import evaluate, print_table
 

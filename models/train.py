@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..inference.normalize import normalize_keypoints
 from . import data as D
 from .nets import build
 
@@ -45,6 +46,12 @@ def _t(x: np.ndarray, device: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x)).to(device)
 
 
+def occlude(b: dict[str, np.ndarray], hidden: np.ndarray) -> np.ndarray:
+    """Normalised 2D input with the ``hidden`` (n, t, J) joints unseen, normalised without them,
+    exactly as the capture path sees an occluded person."""
+    return normalize_keypoints(b["pixels"], np.where(hidden, 0.0, b["conf"]))
+
+
 class Task:
     """Batches and loss for one model kind."""
 
@@ -60,7 +67,11 @@ class Task:
     def loss(self, net: torch.nn.Module, b: dict[str, np.ndarray], rng: np.random.Generator, frac: float) -> torch.Tensor:
         kp, target = _t(b["kp"], self.device), _t(b["pose3d"], self.device)
         mid = self.window // 2
-        if self.cfg.model in ("single", "mlp"):
+        if self.cfg.model == "mlp":
+            return mpjpe(net(kp[:, 0]), target[:, 0])
+        if self.cfg.model == "single":
+            # A fifth of the frames lose a limb (or both legs / both arms), as under occlusion.
+            kp = _t(occlude(b, D.tube_mask(len(kp), 1, rng, p=0.2)), self.device)
             return mpjpe(net(kp[:, 0]), target[:, 0])
         if self.cfg.model == "tcn":
             return mpjpe(net(kp), target[:, mid : kp.shape[1] - mid])
@@ -84,9 +95,7 @@ class Task:
             return 3.0 * mpjpe(out3d, target)
         # Stage II: lifting (through detector drops and occluded limbs) and 3D completion.
         if rng.random() < 0.75:
-            tube = _t(D.tube_mask(n, t, rng, p=0.3), dev)
-            occluded = kp.clone()
-            occluded[tube] = 0
+            occluded = _t(occlude(b, D.tube_mask(n, t, rng, p=0.3)), dev)
             out3d, _ = net(occluded, zeros3, none3, torch.zeros(n, device=dev))
             return mpjpe(out3d, target) + mpjpe(out3d[:, t // 2], target[:, t // 2])
         tube = _t(D.tube_mask(n, t, rng, p=1.0), dev)

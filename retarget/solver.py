@@ -1,0 +1,212 @@
+"""Joint positions -> local bone rotations and root translation for one rig.
+
+Per body role (``roles.json``): swing the rig's rest segment onto the observed segment, then twist
+about it so the rest reference vector (limb-plane normal, hip or shoulder axis, face direction)
+lines up with the observed one. That gives each role a world rotation ``G`` relative to rest;
+a bone's local rotation (``pose_bone.matrix_basis``) is ``R_b^T G_parent^T G_b R_b`` with ``R_b`` its
+rest matrix. Working from the rig's own rest joints means A-pose and T-pose rigs need no special case.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..skeleton import load_skeleton
+from .presets import Mapping, roles
+from .rig import Rig
+from .rotations import axis_angle, continuous, from_matrix, normalize, slerp_matrix, swing
+
+SKELETON = load_skeleton("h36m17_ext")
+ROOT_MODES = ("hips", "root", "in_place", "none")
+
+
+@dataclass
+class Track:
+    """A solved animation: local rotations for every bone and locations for the translated ones."""
+
+    bones: list[str]
+    quaternions: np.ndarray  # (T, B, 4) w, x, y, z; continuous in time
+    locations: dict[int, np.ndarray]  # bone index -> (T, 3) pose-space location
+    fps: float
+    scale: float  # rig size / data size used for the root
+    world: np.ndarray  # (T, B, 3, 3) world rotation of every bone relative to its rest
+
+
+def rest_joints(rig: Rig, mapping: Mapping) -> np.ndarray:
+    """Canonical joints (J, 3) of the rig at rest, NaN where the rig has no such point."""
+    out = _bone_points(rig.heads, rig.tails, mapping)
+    ix = SKELETON.index
+    fwd = body_forward(out)
+    up = normalize(out[ix("head_top")] - out[ix("thorax")])
+    out[ix("neck_nose")] = out[ix("thorax")] + 0.65 * (out[ix("head_top")] - out[ix("thorax")]) + 0.09 * normalize(fwd - (fwd @ up) * up)
+    for side in "lr":  # heels sit behind the ankles
+        out[ix(f"{side}_heel")] = out[ix(f"{side}_ankle")] - 0.05 * fwd
+    return out
+
+
+def posed_joints(rig: Rig, mapping: Mapping, heads: np.ndarray, tails: np.ndarray, rots: np.ndarray) -> np.ndarray:
+    """Canonical joints (T, J, 3) of a posed rig (``Rig.fk`` output); the nose and heels, which no
+    bone ends at, ride on the head and foot bones as they sit at rest."""
+    out = _bone_points(heads, tails, mapping)
+    rest = rest_joints(rig, mapping)
+    ix = SKELETON.index
+    for joint, role in (("neck_nose", "head"), ("l_heel", "foot.L"), ("r_heel", "foot.R")):
+        if role in mapping.bones:
+            b = mapping.bones[role]
+            rel = rots[:, b] @ rig.rest[b].T
+            out[:, ix(joint)] = heads[:, b] + (rel @ (rest[ix(joint)] - rig.heads[b]))
+    return out
+
+
+def _bone_points(heads: np.ndarray, tails: np.ndarray, mapping: Mapping) -> np.ndarray:
+    spec = roles()["rest_joints"]
+    out = np.full(heads.shape[:-2] + (len(SKELETON), 3), np.nan)
+    for joint, (end, *candidates) in ((k, v) for k, v in spec.items() if k != "description"):
+        for role in candidates:
+            if role in mapping.bones:
+                b = mapping.bones[role]
+                out[..., SKELETON.index(joint), :] = heads[..., b, :] if end == "head" else tails[..., b, :]
+                break
+    ix = SKELETON.index
+    out[..., ix("pelvis"), :] = 0.5 * (out[..., ix("l_hip"), :] + out[..., ix("r_hip"), :])
+    out[..., ix("spine"), :] = 0.5 * (out[..., ix("pelvis"), :] + out[..., ix("thorax"), :])
+    return out
+
+
+def body_forward(joints: np.ndarray) -> np.ndarray:
+    """Forward direction of a body (..., J, 3): left-hip axis crossed with the up axis of the torso."""
+    ix = SKELETON.index
+    left = joints[..., ix("l_hip"), :] - joints[..., ix("r_hip"), :]
+    up = joints[..., ix("thorax"), :] - joints[..., ix("pelvis"), :]
+    return normalize(np.cross(left, up))
+
+
+def _ref_vector(joints: np.ndarray, names: list[str]) -> np.ndarray:
+    p = [joints[..., SKELETON.index(n), :] for n in names]
+    return p[1] - p[0] if len(p) == 2 else np.cross(p[1] - p[0], p[2] - p[1])
+
+
+def _fill(valid: np.ndarray, values: np.ndarray, default: np.ndarray) -> np.ndarray:
+    """Forward-fill ``values`` (T, ...) where not ``valid`` (T,), back-fill the start, else ``default``."""
+    if not valid.any():
+        return np.broadcast_to(default, values.shape).copy()
+    idx = np.where(valid, np.arange(len(valid)), -1)
+    idx = np.maximum.accumulate(idx)
+    idx[idx < 0] = np.flatnonzero(valid)[0]
+    return values[idx]
+
+
+def _role_rotation(joints, conf, rest, fwd_rest, r, aim_rest=None, aim=None):
+    """World rotation (T, 3, 3) of one role, or None when the data never shows it. ``aim_rest`` and
+    ``aim`` override the segment (used for bones carried by their parent, like clavicles)."""
+    aim_idx = [SKELETON.index(n) for n in r["aim"]]
+    ref_idx = [SKELETON.index(n) for n in r["ref"]]
+    if np.isnan(rest[aim_idx + ref_idx]).any():
+        return None
+    aim_rest = rest[aim_idx[1]] - rest[aim_idx[0]] if aim_rest is None else aim_rest
+    aim = joints[:, aim_idx[1]] - joints[:, aim_idx[0]] if aim is None else aim
+    ref_rest = _ref_vector(rest, r["ref"])
+    if len(ref_idx) == 3 and np.linalg.norm(ref_rest) < 0.1 * np.prod(
+            [np.linalg.norm(rest[ref_idx[k + 1]] - rest[ref_idx[k]]) for k in range(2)]):
+        bend = fwd_rest if r.get("bend", "forward") == "forward" else -fwd_rest
+        ref_rest = np.cross(aim_rest, bend)  # a straight rest limb: fold it the anatomical way
+    seen = (conf[:, aim_idx] > 0).all(1) & np.isfinite(aim).all(1) & (np.linalg.norm(aim, axis=1) > 1e-6)
+    if not seen.any():
+        return None
+    aim = np.where(seen[:, None], aim, aim_rest)
+    s = swing(np.broadcast_to(aim_rest, aim.shape), aim)
+    d = normalize(aim)
+    u1 = s @ ref_rest
+    u2 = _ref_vector(joints, r["ref"])
+    p1 = u1 - (u1 * d).sum(-1, keepdims=True) * d
+    p2 = u2 - (u2 * d).sum(-1, keepdims=True) * d
+    size = np.prod([np.linalg.norm(joints[:, ref_idx[k + 1]] - joints[:, ref_idx[k]], axis=-1)
+                    for k in range(len(ref_idx) - 1)], axis=0)
+    good = seen & (conf[:, ref_idx] > 0).all(1) & (np.linalg.norm(p2, axis=-1) > 0.1 * np.maximum(size, 1e-9))
+    theta = np.arctan2((d * np.cross(p1, p2)).sum(-1), (p1 * p2).sum(-1))
+    # A straight limb has no plane: keep the last good twist (unwrapped so it never jumps by 2 pi).
+    theta = np.unwrap(_fill(good, theta, np.zeros(())))
+    return _fill(seen, axis_angle(d, theta) @ s, np.eye(3))
+
+
+def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: Mapping,
+          root_mode: str = "hips", has_root: bool = True) -> Track:
+    """Retarget canonical joints (T, 23, 3; Blender frame, metres, floor at z = 0) onto ``rig``.
+
+    ``root_mode``: 'hips' (all translation on the hips bone), 'root' (ground-plane motion on the root
+    bone, height on the hips), 'in_place' (height only), 'none' (no translation).
+    """
+    if root_mode not in ROOT_MODES:
+        raise ValueError(f"unknown root mode {root_mode!r}; choose one of {', '.join(ROOT_MODES)}")
+    joints = np.asarray(joints, np.float64)
+    t, b = len(joints), len(rig)
+    rest = rest_joints(rig, mapping)
+    spec, fwd_rest = roles()["roles"], body_forward(rest)
+    role_g = {r: _role_rotation(joints, conf, rest, fwd_rest, spec[r]) for r in spec if r in mapping.bones}
+    bone_role = {i: r for r, i in mapping.bones.items()}
+    eye = np.broadcast_to(np.eye(3), (t, 3, 3))
+    g = np.empty((t, b, 3, 3))
+    head = np.empty((t, b, 3))  # posed heads relative to the hips, built parents first
+    chain = {i: k for k, i in enumerate(mapping.spine)}
+    for i in range(b):
+        p = rig.parents[i]
+        parent_g = g[:, p] if p >= 0 else eye
+        head[:, i] = rig.heads[i] if p < 0 else head[:, p] + parent_g @ (rig.heads[i] - rig.heads[p])
+        role = bone_role.get(i)
+        if role in role_g and role_g[role] is not None and spec[role].get("carried") and p >= 0:
+            # The segment starts at a joint the parent carries (the thorax for a clavicle): aim the
+            # bone from its own head at where the segment's end lands on this rig.
+            a, e = (SKELETON.index(n) for n in spec[role]["aim"])
+            start = head[:, p] + parent_g @ (rest[a] - rig.heads[p])
+            end = start + np.linalg.norm(rest[e] - rest[a]) * normalize(joints[:, e] - joints[:, a])
+            g[:, i] = _role_rotation(joints, conf, rest, fwd_rest, spec[role], rest[e] - rig.heads[i], end - head[:, i])
+        elif role in role_g and role_g[role] is not None:
+            g[:, i] = role_g[role]
+        elif i in chain and role_g.get("hips") is not None and role_g.get("chest") is not None:
+            g[:, i] = slerp_matrix(role_g["hips"], role_g["chest"], (chain[i] + 1) / (len(mapping.spine) + 1))
+        else:
+            g[:, i] = parent_g
+    local = np.empty((t, b, 3, 3))
+    for i in range(b):
+        p = rig.parents[i]
+        rel = g[:, i] if p < 0 else np.swapaxes(g[:, p], -1, -2) @ g[:, i]
+        local[:, i] = rig.rest[i].T @ rel @ rig.rest[i]
+    _share_twist(local, rig, mapping)
+    quats = continuous(from_matrix(local))
+    quats = np.where(quats[:1, :, :1] < 0, -quats, quats)  # start on the w >= 0 side
+    locations, scale = _root(joints, rig, mapping, rest, g, root_mode if has_root else "none")
+    return Track(list(rig.names), quats.astype(np.float32), locations, fps, scale, g)
+
+
+def _share_twist(local: np.ndarray, rig: Rig, mapping: Mapping) -> None:
+    """Helper twist bones (leaves beside the chain, like UE's lowerarm_twist_01_l) take ``share`` of
+    the local twist (about its Y axis) of the bone of the role they name (e.g. the hand)."""
+    for i, (role, share) in mapping.twist.items():
+        if role not in mapping.bones:
+            continue
+        m = local[:, mapping.bones[role]]
+        angle = np.arctan2(m[:, 0, 2] - m[:, 2, 0], m[:, 0, 0] + m[:, 2, 2])  # rotation about local Y
+        local[:, i] = local[:, i] @ axis_angle(np.broadcast_to([0.0, 1.0, 0.0], (len(m), 3)), share * angle)
+
+
+def _root(joints, rig, mapping, rest, g, mode) -> tuple[dict[int, np.ndarray], float]:
+    ix = SKELETON.index
+    legs = lambda p: np.nanmedian(  # noqa: E731
+        np.linalg.norm(p[..., ix("l_knee"), :] - p[..., ix("l_hip"), :], axis=-1)
+        + np.linalg.norm(p[..., ix("l_ankle"), :] - p[..., ix("l_knee"), :], axis=-1))
+    scale = float(legs(rest[None]) / legs(joints)) if np.isfinite(legs(joints)) else 1.0
+    hips = mapping.bones.get("hips")
+    if mode == "none" or hips is None:
+        return {}, scale
+    pelvis = joints[:, ix("pelvis")] * scale
+    target = pelvis + (g[:, hips] @ (rig.heads[hips] - rest[ix("pelvis")]))  # where the hips head goes
+    out = {}
+    root = mapping.root if mapping.root is not None and mapping.root != hips else None
+    if mode in ("in_place", "root"):
+        ground = target[:, :2] - rig.heads[hips][:2]
+        target = np.concatenate([np.broadcast_to(rig.heads[hips][:2], (len(target), 2)), target[:, 2:]], 1)
+        if mode == "root" and root is not None:
+            out[root] = (rig.rest[root].T @ np.concatenate([ground, np.zeros((len(ground), 1))], 1)[..., None])[..., 0]
+    out[hips] = (rig.rest[hips].T @ (target - rig.heads[hips])[..., None])[..., 0]
+    return out, scale

@@ -1,0 +1,174 @@
+"""Retarget round trips on the MakeHuman rigs (one body, four naming conventions, different rest poses)."""
+import numpy as np
+import pytest
+
+from video_mocap.retarget.presets import detect, known_presets, load_mapping, normalise, roles
+from video_mocap.retarget.rig import Rig, bone_matrix
+from video_mocap.retarget.rotations import angle_between, axis_angle, from_matrix, normalize, to_matrix
+from video_mocap.retarget.solver import SKELETON, posed_joints, rest_joints, solve
+
+RIGS = ("cmu_mb", "game_engine", "mixamo", "default")
+
+
+@pytest.fixture(scope="module")
+def rigs():
+    from video_mocap.models.mpfb import load_rig
+
+    return {name: load_rig(name) for name in RIGS}
+
+
+def animate(rig, mapping, frames=150, seed=0):
+    """Smooth random rotations (up to 35 deg) on every mapped bone, a walk-like hips path; returns
+    the canonical joints of the posed rig and the hips path."""
+    rng = np.random.default_rng(seed)
+    u = np.linspace(0, 1, frames)
+    local = np.broadcast_to(np.eye(3), (frames, len(rig), 3, 3)).copy()
+    for role, i in mapping.bones.items():
+        amp = np.radians(12 if role == "hips" else 35)
+        angle = amp * np.sin(2 * np.pi * (u * rng.uniform(0.5, 2) + rng.uniform()))
+        local[:, i] = axis_angle(np.broadcast_to(normalize(rng.normal(size=3)), (frames, 3)), angle)
+    path = np.stack([np.linspace(0, 2, frames), 0.3 * np.sin(6 * u), 0.05 * np.sin(20 * u)], 1)
+    loc = np.zeros((frames, len(rig), 3))
+    hips = mapping.bones["hips"]
+    loc[:, hips] = (rig.rest[hips].T @ path.T).T
+    heads, tails, rots = rig.fk(local, loc)
+    return posed_joints(rig, mapping, heads, tails, rots), path
+
+
+def apply(track, rig):
+    loc = np.zeros((len(track.quaternions), len(rig), 3))
+    for i, l in track.locations.items():
+        loc[:, i] = l
+    return rig.fk(to_matrix(track.quaternions.astype(np.float64)), loc)
+
+
+def test_bone_matrix_matches_blender_conventions():
+    # A bone along +Z with roll 0 has its X axis along +X (Blender's default for vertical bones).
+    m = bone_matrix(np.zeros(3), np.array([0, 0, 1.0]), np.array(0.0))
+    np.testing.assert_allclose(m[:, 1], [0, 0, 1], atol=1e-12)
+    np.testing.assert_allclose(m[:, 0], [1, 0, 0], atol=1e-12)
+    # Roll turns the X axis about the bone.
+    r = bone_matrix(np.zeros(3), np.array([0, 0, 1.0]), np.array(np.pi / 2))
+    np.testing.assert_allclose(r[:, 0], [0, 1, 0], atol=1e-12)
+    for tail in ([1.0, 0, 0], [0, -1.0, 0], [0.3, 0.2, -0.9]):
+        m = bone_matrix(np.zeros(3), np.array(tail), np.array(0.4))
+        np.testing.assert_allclose(m @ m.T, np.eye(3), atol=1e-12)
+        np.testing.assert_allclose(m[:, 1], normalize(np.array(tail)), atol=1e-12)
+
+
+def test_quaternion_round_trip():
+    rng = np.random.default_rng(0)
+    m = axis_angle(normalize(rng.normal(size=(500, 3))), rng.uniform(-np.pi, np.pi, 500))
+    np.testing.assert_allclose(to_matrix(from_matrix(m)), m, atol=1e-9)
+
+
+@pytest.mark.parametrize("name, preset", [("cmu_mb", "cmu_bvh"), ("game_engine", "ue_mannequin"),
+                                          ("mixamo", "mixamo"), ("default", "makehuman_default")])
+def test_detects_each_naming_convention(rigs, name, preset):
+    mapping, scores = detect(rigs[name])
+    assert mapping.preset == preset and scores[0][0] == preset
+    assert scores[0][1] > scores[1][1], "a clear winner"
+    assert not [r for r in mapping.unmapped if not r.startswith("toe")]
+
+
+def test_prefix_variants_and_separators():
+    assert normalise("mixamorig1:LeftArm", ("mixamorig1:",)) == normalise("LeftArm") == "leftarm"
+    assert normalise("Armature|upper_arm.L") == "upperarml"
+
+
+def test_non_humanoid_is_refused():
+    bones = {f"Bone.{i:03d}": {"head": [0, 0, i], "tail": [0, 0, i + 1], "parent": f"Bone.{i - 1:03d}" if i else None}
+             for i in range(6)}
+    with pytest.raises(ValueError, match="does not look humanoid"):
+        detect(Rig.from_bones(bones))
+
+
+def test_user_mapping_round_trips(rigs):
+    rig = rigs["mixamo"]
+    mapping, _ = detect(rig)
+    again = load_mapping(mapping.to_json(rig), rig)
+    assert again.bones == mapping.bones and again.spine == mapping.spine
+    with pytest.raises(ValueError, match="lacks"):
+        load_mapping({"bones": {"hips": "pelvis_that_is_not_there"}}, rig)
+
+
+LIMB_ROLES = [r for r in roles()["roles"] if r.split(".")[0] in ("upper_arm", "forearm", "hand", "thigh", "shin", "foot")]
+
+
+@pytest.mark.parametrize("source, target", [("cmu_mb", "mixamo"), ("mixamo", "game_engine"), ("game_engine", "default"),
+                                            ("default", "cmu_mb")])
+def test_round_trip_between_rigs(rigs, source, target):
+    src, tgt = rigs[source], rigs[target]
+    ms, _ = detect(src)
+    mt, _ = detect(tgt)
+    joints, path = animate(src, ms)
+    track = solve(joints, np.ones(joints.shape[:2]), 50, tgt, mt, root_mode="hips")
+    out = posed_joints(tgt, mt, *apply(track, tgt))
+    def seg(p, role):
+        a, b = (SKELETON.index(n) for n in roles()["roles"][role]["aim"])
+        return p[:, b] - p[:, a]
+    limbs = np.concatenate([angle_between(seg(out, r), seg(joints, r)) for r in LIMB_ROLES])
+    assert np.median(limbs) < 1.0 and limbs.max() < 2.0
+    torso = np.concatenate([angle_between(seg(out, r), seg(joints, r)) for r in ("hips", "chest", "head")])
+    assert np.median(torso) < 1.0 and torso.max() < 2.0
+    # Clavicles pivot at different points on different rigs: the shoulder lands on the right ray.
+    clav = np.concatenate([angle_between(seg(out, r), seg(joints, r)) for r in ("clavicle.L", "clavicle.R")])
+    assert np.median(clav) < 2.0
+    # Twist: the limb planes agree wherever the limb is bent.
+    for side in "lr":
+        for a, b, c in ((f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist"), (f"{side}_hip", f"{side}_knee", f"{side}_ankle")):
+            ia, ib, ic = (SKELETON.index(n) for n in (a, b, c))
+            n_src = np.cross(joints[:, ib] - joints[:, ia], joints[:, ic] - joints[:, ib])
+            n_out = np.cross(out[:, ib] - out[:, ia], out[:, ic] - out[:, ib])
+            bent = np.linalg.norm(n_src, axis=1) > 0.2 * np.linalg.norm(joints[:, ib] - joints[:, ia], axis=1) * np.linalg.norm(joints[:, ic] - joints[:, ib], axis=1)
+            assert np.median(angle_between(n_out[bent], n_src[bent])) < 1.0
+    # Root path, after scaling by the leg-length ratio, within 1 cm.
+    pelvis = SKELETON.index("pelvis")
+    err = np.linalg.norm((out[:, pelvis] - out[0, pelvis]) - track.scale * (joints[:, pelvis] - joints[0, pelvis]), axis=1)
+    assert err.max() < 0.01
+
+
+def test_rest_pose_retargets_to_rest(rigs):
+    """A rig's own rest joints retarget onto it as identity rotations."""
+    for name in RIGS:
+        rig = rigs[name]
+        mapping, _ = detect(rig)
+        joints = np.repeat(rest_joints(rig, mapping)[None], 3, 0)
+        track = solve(joints, np.ones(joints.shape[:2]), 30, rig, mapping, root_mode="none")
+        np.testing.assert_allclose(np.abs(track.quaternions[..., 0]), 1.0, atol=1e-5)
+
+
+def test_a_pose_to_t_pose(rigs):
+    """The A-pose-ish MakeHuman rigs and the T-pose Mixamo rig map onto each other's rest pose."""
+    src, tgt = rigs["default"], rigs["mixamo"]
+    ms, _ = detect(src)
+    mt, _ = detect(tgt)
+    joints = np.repeat(rest_joints(src, ms)[None], 2, 0)
+    track = solve(joints, np.ones(joints.shape[:2]), 30, tgt, mt, root_mode="none")
+    out = posed_joints(tgt, mt, *apply(track, tgt))
+    i, j = SKELETON.index("l_shoulder"), SKELETON.index("l_elbow")
+    assert angle_between(out[:, j] - out[:, i], joints[:, j] - joints[:, i]).max() < 0.5
+    assert angle_between(rest_joints(tgt, mt)[j] - rest_joints(tgt, mt)[i], joints[0, j] - joints[0, i]) > 20, \
+        "the two rest poses really differ"
+
+
+def test_unseen_joints_hold_their_last_pose(rigs):
+    rig = rigs["mixamo"]
+    mapping, _ = detect(rig)
+    joints, _ = animate(rig, mapping, frames=60, seed=3)
+    conf = np.ones(joints.shape[:2])
+    conf[30:, SKELETON.index("l_wrist")] = 0
+    track = solve(joints, conf, 50, rig, mapping)
+    fore = rig.names.index("mixamorig:LeftForeArm")
+    world = track.world[:, fore]
+    np.testing.assert_allclose(world[30:], np.broadcast_to(world[29], world[30:].shape), atol=1e-9)
+
+
+def test_presets_are_well_formed():
+    role_names = set(roles()["roles"]) | {"spine", "toe.L", "toe.R"}
+    from video_mocap.retarget.presets import load_preset
+
+    for name in known_presets():
+        p = load_preset(name)
+        assert p["name"] == name and set(p["bones"]) <= role_names, name
+        assert {"hips", "upper_arm.L", "thigh.R"} <= set(p["bones"]), name
