@@ -91,3 +91,32 @@ def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Angle in degrees between direction vectors (..., 3)."""
     c = (normalize(a) * normalize(b)).sum(-1)
     return np.degrees(np.arccos(np.clip(c, -1, 1)))
+
+
+def qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of quaternions (..., 4)."""
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], -1)
+
+
+def qconj(q: np.ndarray) -> np.ndarray:
+    return q * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+EULER_AXES = {"XYZ": (0, 1, 2), "XZY": (0, 2, 1), "YXZ": (1, 0, 2), "YZX": (1, 2, 0), "ZXY": (2, 0, 1), "ZYX": (2, 1, 0)}
+
+
+def to_euler(m: np.ndarray, order: str = "XYZ") -> np.ndarray:
+    """Rotation matrices (T, ..., 3, 3) -> Blender Euler angles (T, ..., 3) for ``order`` (the first axis
+    is applied first: XYZ means R = Rz Ry Rx), unwrapped over time so curves do not jump by 2 pi."""
+    i, j, k = EULER_AXES[order]
+    sign = 1.0 if (j - i) % 3 == 1 else -1.0  # an even permutation of XYZ or an odd one
+    # R = R_k R_j R_i: the middle angle from R[k, i], the others from the row k and column i.
+    mid = np.arcsin(np.clip(-sign * m[..., k, i], -1, 1))
+    first = np.arctan2(sign * m[..., k, j], m[..., k, k])
+    last = np.arctan2(sign * m[..., j, i], m[..., i, i])
+    out = np.empty(m.shape[:-2] + (3,))
+    out[..., i], out[..., j], out[..., k] = first, mid, last
+    return np.unwrap(out, axis=0)

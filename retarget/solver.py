@@ -15,7 +15,8 @@ import numpy as np
 from ..skeleton import load_skeleton
 from .presets import Mapping, roles
 from .rig import Rig
-from .rotations import axis_angle, continuous, from_matrix, normalize, slerp_matrix, swing
+from ..inference.filters import smooth
+from .rotations import axis_angle, continuous, exp, from_matrix, log, normalize, qconj, qmul, slerp_matrix, swing
 
 SKELETON = load_skeleton("h36m17_ext")
 ROOT_MODES = ("hips", "root", "in_place", "none")
@@ -31,6 +32,18 @@ class Track:
     fps: float
     scale: float  # rig size / data size used for the root
     world: np.ndarray  # (T, B, 3, 3) world rotation of every bone relative to its rest
+    animated: list[int]  # bones the mapping drives (the ones worth keying)
+    properties: dict[str, dict[str, float]]  # custom properties to key (Rigify's IK_FK switches)
+
+    def smoothed(self, strength: float, method: str = "butterworth") -> "Track":
+        """Rotations smoothed in log-quaternion space (about each bone's mean rotation, after sign
+        alignment) and locations smoothed as positions; 0 returns the track unchanged."""
+        q = continuous(self.quaternions.astype(np.float64))
+        ref = normalize(q.mean(axis=0))
+        r = smooth(log(qmul(qconj(ref)[None], q)), self.fps, method, strength)
+        q = continuous(normalize(qmul(ref[None], exp(r))))
+        locs = {i: smooth(v, self.fps, method, strength).astype(np.float32) for i, v in self.locations.items()}
+        return Track(self.bones, q.astype(np.float32), locs, self.fps, self.scale, self.world, self.animated, self.properties)
 
 
 def rest_joints(rig: Rig, mapping: Mapping) -> np.ndarray:
@@ -176,7 +189,8 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
     quats = continuous(from_matrix(local))
     quats = np.where(quats[:1, :, :1] < 0, -quats, quats)  # start on the w >= 0 side
     locations, scale = _root(joints, rig, mapping, rest, g, root_mode if has_root else "none")
-    return Track(list(rig.names), quats.astype(np.float32), locations, fps, scale, g)
+    animated = sorted({*mapping.bones.values(), *mapping.spine, *mapping.twist, *locations})
+    return Track(list(rig.names), quats.astype(np.float32), locations, fps, scale, g, animated, mapping.properties)
 
 
 def _share_twist(local: np.ndarray, rig: Rig, mapping: Mapping) -> None:

@@ -172,3 +172,25 @@ def test_presets_are_well_formed():
         p = load_preset(name)
         assert p["name"] == name and set(p["bones"]) <= role_names, name
         assert {"hips", "upper_arm.L", "thigh.R"} <= set(p["bones"]), name
+
+
+def test_rotation_smoothing_calms_jitter_and_keeps_the_motion(rigs):
+    rig = rigs["mixamo"]
+    mapping, _ = detect(rig)
+    joints, _ = animate(rig, mapping, frames=200, seed=5)
+    noisy = joints + np.random.default_rng(0).normal(0, 0.01, joints.shape)
+    clean = solve(joints, np.ones(joints.shape[:2]), 50, rig, mapping)
+    track = solve(noisy, np.ones(joints.shape[:2]), 50, rig, mapping)
+    smooth = track.smoothed(0.5)
+    fore = rig.names.index("mixamorig:LeftForeArm")
+
+    def jitter(q):
+        return np.abs(np.diff(q[:, fore], 2, axis=0)).mean()
+
+    def err(q):
+        return np.abs(np.abs((q[:, fore] * clean.quaternions[:, fore]).sum(-1)) - 1).mean()
+
+    assert jitter(smooth.quaternions) < 0.5 * jitter(track.quaternions)
+    assert err(smooth.quaternions) < err(track.quaternions)
+    np.testing.assert_allclose(np.linalg.norm(smooth.quaternions, axis=-1), 1, atol=1e-5)
+    assert track.smoothed(0).quaternions is not None

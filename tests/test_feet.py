@@ -1,0 +1,67 @@
+"""Foot contacts, drift removal and IK pinning on a real CMU walk."""
+import numpy as np
+import pytest
+
+from video_mocap.motion import FRAMES
+from video_mocap.retarget import feet
+from video_mocap.skeleton import load_skeleton
+
+SK = load_skeleton("h36m17_ext")
+
+
+@pytest.fixture(scope="module")
+def walk(cmu_file):
+    with np.load(cmu_file) as d:
+        c = list(d["clip_name"]).index("02_01")  # subject 2, walk
+        a, b = d["clip_start"][c], d["clip_start"][c + 1]
+        rel = d["joints_rel"][a:b].astype(np.float32)
+        extra = d["extra_rel"][a:b].astype(np.float32)
+        root = d["root"][a:b]
+        floor = d["clip_floor_y"][c]
+    j = np.full((b - a, 23, 3), np.nan, np.float32)
+    j[:, :17] = rel + root[:, None]
+    j[:, [SK.index("l_toe"), SK.index("r_toe")]] = extra[:, :2] + root[:, None]
+    j[:, [SK.index("l_handtip"), SK.index("r_handtip")]] = extra[:, 2:] + root[:, None]
+    j[..., 1] -= floor
+    return j @ FRAMES["y_up"].T  # Blender frame, Z up
+
+
+def test_contacts_alternate_on_a_walk(walk):
+    c = feet.contacts(walk, 50.0)
+    for k in range(2):
+        runs = feet._runs(c[:, k])
+        assert len(runs) >= 2, "several steps per foot"
+    assert 0.3 < c.any(1).mean() <= 1.0
+    assert 0.2 < c.mean() < 0.8
+    # A walking foot is planted while the other swings at least part of the time.
+    assert (c[:, 0] ^ c[:, 1]).mean() > 0.2
+
+
+def test_drift_and_pinning_remove_sliding(walk):
+    fps = 50.0
+    c = feet.contacts(walk, fps)
+    base = feet.skating(walk, c, fps)
+    slide = walk.copy()
+    slide[..., 0] += (np.arange(len(walk)) / fps * 0.3)[:, None]  # the whole body drifts at 0.3 m/s
+    slid = feet.skating(slide, c, fps)
+    assert slid > base + 0.2
+    fixed = feet.remove_drift(slide, c)
+    assert feet.skating(fixed, c, fps) <= base + 0.02
+
+
+def test_ik_pins_a_sliding_foot_and_keeps_bone_lengths(walk):
+    fps = 50.0
+    c = feet.contacts(walk, fps)
+    slide = walk.copy()
+    wobble = 0.03 * np.sin(np.arange(len(walk)) / fps * 2 * np.pi * 3)  # the left foot wobbles 3 cm at 3 Hz
+    for n in ("l_ankle", "l_toe", "l_heel"):
+        slide[:, SK.index(n), 0] += wobble
+    before = feet.skating(slide, c, fps)
+    pinned = feet.pin_feet(slide, c)
+    after = feet.skating(pinned, c, fps)
+    assert after < 0.3 * before, (before, after)
+    for side in "lr":
+        h, k, a = (SK.index(f"{side}_{n}") for n in ("hip", "knee", "ankle"))
+        for p, q in ((h, k), (k, a)):
+            np.testing.assert_allclose(np.linalg.norm(pinned[:, q] - pinned[:, p], axis=1),
+                                       np.linalg.norm(slide[:, q] - slide[:, p], axis=1), atol=1e-4)
