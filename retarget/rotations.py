@@ -60,11 +60,11 @@ def to_matrix(q: np.ndarray) -> np.ndarray:
 
 def continuous(q: np.ndarray) -> np.ndarray:
     """Flip signs along axis 0 (time) so consecutive quaternions are on the same hemisphere."""
-    q = q.copy()
-    for t in range(1, len(q)):
-        flip = (q[t] * q[t - 1]).sum(-1) < 0
-        q[t][flip] *= -1
-    return q
+    if len(q) < 2:
+        return q.copy()
+    step = np.where((q[1:] * q[:-1]).sum(-1) < 0, -1.0, 1.0)
+    sign = np.concatenate([np.ones((1,) + step.shape[1:]), np.cumprod(step, axis=0)])
+    return q * sign[..., None]
 
 
 def log(q: np.ndarray) -> np.ndarray:

@@ -180,16 +180,19 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
             g[:, i] = slerp_matrix(role_g["hips"], role_g["chest"], (chain[i] + 1) / (len(mapping.spine) + 1))
         else:
             g[:, i] = parent_g
+    locations, scale = _root(joints, rig, mapping, rest, g, root_mode if has_root else "none")
+    animated = sorted({*mapping.bones.values(), *mapping.spine, *mapping.twist, *locations})
+    # Only driven bones get local rotations; every other bone follows its parent (identity).
     local = np.empty((t, b, 3, 3))
-    for i in range(b):
+    for i in animated:
         p = rig.parents[i]
         rel = g[:, i] if p < 0 else np.swapaxes(g[:, p], -1, -2) @ g[:, i]
         local[:, i] = rig.rest[i].T @ rel @ rig.rest[i]
     _share_twist(local, rig, mapping)
-    quats = continuous(from_matrix(local))
+    quats = np.zeros((t, b, 4))
+    quats[..., 0] = 1.0
+    quats[:, animated] = continuous(from_matrix(local[:, animated]))
     quats = np.where(quats[:1, :, :1] < 0, -quats, quats)  # start on the w >= 0 side
-    locations, scale = _root(joints, rig, mapping, rest, g, root_mode if has_root else "none")
-    animated = sorted({*mapping.bones.values(), *mapping.spine, *mapping.twist, *locations})
     return Track(list(rig.names), quats.astype(np.float32), locations, fps, scale, g, animated, mapping.properties)
 
 

@@ -1,0 +1,285 @@
+"""The one bpy module of retarget/: read a rig from an armature, write a solved track as a new action,
+and the console/batch API (``retarget_motion``, ``retarget_files``).
+
+Works on Blender 4.2 (``Action.fcurves``), 4.4/4.5 (layers, strips, channelbags, action slots) and
+5.0 (no ``Action.fcurves``). Keys are written with ``keyframe_points.add`` + ``foreach_set``. Nothing in
+the scene changes until the whole clip has been solved, and a failure while writing removes what was
+written and puts the previous action back.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ..motion import Motion
+from . import feet
+from .presets import Mapping, detect, load_mapping, load_preset, resolve
+from .rig import Rig
+from .rotations import EULER_AXES, to_euler, to_matrix
+from .solver import Track, solve
+
+LAYERED = bpy.app.version >= (4, 4, 0)
+
+
+def read_rig(obj: bpy.types.Object) -> Rig:
+    """Rest data of an armature object (armature space)."""
+    if obj is None or obj.type != "ARMATURE":
+        raise ValueError(f"{getattr(obj, 'name', 'nothing')!r} is not an armature: select the rig to animate")
+    bones = obj.data.bones
+    names = [b.name for b in bones]
+    parents = np.array([names.index(b.parent.name) if b.parent else -1 for b in bones])
+    heads = np.array([b.head_local[:] for b in bones], np.float64)
+    tails = np.array([b.tail_local[:] for b in bones], np.float64)
+    rest = np.array([[row[:3] for row in b.matrix_local.to_3x3()] for b in bones], np.float64)
+    return Rig(names, parents, heads, tails, rest)
+
+
+def create_armature(rig: Rig, name: str = "Mocap Rig", collection=None) -> bpy.types.Object:
+    """A new armature object with ``rig``'s bones (heads, tails and rolls reproduce its rest matrices)."""
+    data = bpy.data.armatures.new(name)
+    obj = bpy.data.objects.new(name, data)
+    (collection or bpy.context.scene.collection).objects.link(obj)
+    previous = bpy.context.view_layer.objects.active
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    try:
+        edit = {}
+        for i, n in enumerate(rig.names):
+            eb = data.edit_bones.new(n)
+            eb.head, eb.tail = rig.heads[i].tolist(), rig.tails[i].tolist()
+            eb.align_roll(rig.rest[i][:, 2].tolist())
+            if rig.parents[i] >= 0:
+                eb.parent = edit[rig.names[rig.parents[i]]]
+            edit[n] = eb
+    finally:
+        bpy.ops.object.mode_set(mode="OBJECT")
+        bpy.context.view_layer.objects.active = previous or obj
+    return obj
+
+
+def mapping_for(rig: Rig, preset: str = "auto", mapping_file: str | None = None) -> tuple[Mapping, list]:
+    """The bone mapping: a saved mapping file, a named preset, or auto-detection (with all scores)."""
+    if mapping_file:
+        return load_mapping(json.loads(Path(mapping_file).read_text()), rig), []
+    if preset == "auto":
+        return detect(rig)
+    return resolve(load_preset(preset), rig), []
+
+
+def _fcurve_sink(action: bpy.types.Action, obj: bpy.types.Object):
+    """Where F-curves go for this Blender: returns (new_fcurve(path, index, group), slot or None)."""
+    if not LAYERED:
+        return (lambda path, index, group: action.fcurves.new(path, index=index, action_group=group)), None
+    slot = action.slots.new(id_type="OBJECT", name=obj.name)
+    try:
+        from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
+
+        bag = action_ensure_channelbag_for_slot(action, slot)
+    except ImportError:  # 4.4 without the helper
+        layer = action.layers.new("Layer")
+        strip = layer.strips.new(type="KEYFRAME")
+        bag = strip.channelbag(slot, ensure=True)
+    groups: dict[str, bpy.types.ActionGroup] = {}
+
+    def new(path, index, group):
+        fc = bag.fcurves.new(path, index=index)
+        if group not in groups:
+            groups[group] = bag.groups.new(group)
+        fc.group = groups[group]
+        return fc
+
+    return new, slot
+
+
+def _key(new_fcurve, path: str, group: str, frames: np.ndarray, values: np.ndarray) -> None:
+    """One F-curve per column of ``values`` (T, k), linear keys, written in bulk."""
+    for index in range(values.shape[1]):
+        fc = new_fcurve(path, index, group)
+        fc.keyframe_points.add(len(frames))
+        fc.keyframe_points.foreach_set("co", np.column_stack([frames, values[:, index]]).astype(np.float32).ravel())
+        fc.keyframe_points.foreach_set("interpolation", np.ones(len(frames), np.int32))  # LINEAR
+        fc.update()
+
+
+def _rotation_channels(pose_bone, quats: np.ndarray) -> tuple[str, np.ndarray]:
+    """Quaternions in the pose bone's own rotation mode (quaternion, Euler order or axis-angle)."""
+    mode = pose_bone.rotation_mode
+    if mode == "QUATERNION":
+        return "rotation_quaternion", quats
+    if mode == "AXIS_ANGLE":
+        w = np.clip(quats[:, 0], -1, 1)
+        axis = quats[:, 1:] / np.maximum(np.linalg.norm(quats[:, 1:], axis=1, keepdims=True), 1e-9)
+        axis[np.linalg.norm(quats[:, 1:], axis=1) < 1e-9] = [0, 1, 0]
+        return "rotation_axis_angle", np.column_stack([2 * np.arccos(w), axis])
+    if mode in EULER_AXES:
+        return "rotation_euler", to_euler(to_matrix(quats.astype(np.float64)), mode)
+    raise ValueError(f"bone {pose_bone.name!r} has an unsupported rotation mode {mode}")
+
+
+def write_action(obj: bpy.types.Object, track: Track, name: str, frame_start: float = 1.0,
+                 nla: bool = False) -> bpy.types.Action:
+    """Write ``track`` as a NEW action on ``obj`` and make it active (or push it to an NLA track).
+
+    The action the armature had stays in the file (marked with a fake user) and is never changed.
+    Keys sit at scene frames, so a 50 fps clip plays at the right speed in a 24 fps scene.
+    """
+    scene = bpy.context.scene
+    scene_fps = scene.render.fps / scene.render.fps_base
+    frames = frame_start + np.arange(len(track.quaternions)) * scene_fps / track.fps
+    ad = obj.animation_data
+    previous = (ad.action, ad.action_slot if LAYERED and ad else None) if ad else (None, None)
+    action = bpy.data.actions.new(name)
+    try:
+        new_fcurve, slot = _fcurve_sink(action, obj)
+        for i in track.animated:
+            bone = track.bones[i]
+            pb = obj.pose.bones.get(bone)
+            if pb is None:
+                raise ValueError(f"armature {obj.name!r} has no pose bone {bone!r}")
+            path, values = _rotation_channels(pb, track.quaternions[:, i])
+            _key(new_fcurve, f'pose.bones["{bone}"].{path}', bone, frames, values)
+            if i in track.locations:
+                _key(new_fcurve, f'pose.bones["{bone}"].location', bone, frames, track.locations[i])
+        for bone, props in track.properties.items():
+            if obj.pose.bones.get(bone) is not None:
+                for prop, value in props.items():
+                    if prop in obj.pose.bones[bone]:
+                        _key(new_fcurve, f'pose.bones["{bone}"]["{prop}"]', bone, frames[:1], np.array([[value]]))
+        ad = obj.animation_data or obj.animation_data_create()
+        if nla:
+            nla_track = ad.nla_tracks.new()
+            nla_track.name = name
+            strip = nla_track.strips.new(name, int(frame_start), action)
+            if LAYERED and slot is not None:
+                strip.action_slot = slot
+        else:
+            ad.action = action
+            if LAYERED:
+                ad.action_slot = slot
+        if previous[0] is not None:
+            previous[0].use_fake_user = True  # the user's action stays in the file, unchanged
+    except BaseException:
+        bpy.data.actions.remove(action)
+        if obj.animation_data is not None and not nla:
+            obj.animation_data.action = previous[0]
+            if LAYERED and previous[1] is not None:
+                obj.animation_data.action_slot = previous[1]
+        raise
+    return action
+
+
+@dataclass
+class Report:
+    """What one retarget did, for the panel, the console and batch logs."""
+
+    clip: str
+    armature: str
+    action: str = ""
+    preset: str = ""
+    unmapped: list[str] = field(default_factory=list)
+    frames: int = 0
+    fps: float = 0.0
+    scale: float = 1.0
+    skating_before: float = 0.0  # m/s, feet in contact
+    skating_after: float = 0.0
+    seconds: float = 0.0
+    error: str = ""
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"{self.clip} -> {self.armature}: FAILED: {self.error}"
+        return (f"{self.clip} -> {self.armature}: action {self.action!r}, preset {self.preset}, {self.frames} frames "
+                f"@ {self.fps:g} fps, foot skating {self.skating_before:.3f} -> {self.skating_after:.3f} m/s, "
+                f"{self.seconds:.2f} s" + (f"; unmapped: {', '.join(self.unmapped)}" if self.unmapped else ""))
+
+
+def prepare(motion: Motion) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Canonical joints (T, 23, 3) in Blender's frame with the floor at z = 0, confidences, has-root."""
+    m = motion.to_frame("blender")
+    pos, conf = m.positions(), m.confidence
+    if m.skeleton.name == "h36m17":
+        pos = np.concatenate([pos, np.full((len(pos), 6, 3), np.nan, np.float32)], 1)
+        conf = np.concatenate([conf, np.zeros((len(pos), 6), np.float32)], 1)
+    elif m.skeleton.name != "h36m17_ext":
+        raise ValueError(f"retargeting needs an h36m17 or h36m17_ext motion, not {m.skeleton.name}")
+    has_root = m.root is not None
+    if has_root:  # the floor: where the lowest foot points usually are
+        lowest = np.nanmin(pos[:, [3, 6, 17, 18, 19, 20], 2], axis=1)
+        pos = pos - [0, 0, np.nanpercentile(lowest, 5)]
+    return pos, conf, has_root
+
+
+def retarget_motion(motion: Motion, obj: bpy.types.Object, name: str | None = None, preset: str = "auto",
+                    mapping_file: str | None = None, root_mode: str = "hips", fix_feet: bool = True,
+                    pin_feet: bool = False, smooth: float = 0.0, frame_start: float = 1.0, nla: bool = False) -> Report:
+    """Retarget one motion onto one armature as a new action; returns a :class:`Report`."""
+    t0 = time.perf_counter()
+    clip = name or Path(str(motion.meta.get("source", "motion"))).stem
+    report = Report(clip, obj.name if obj else "none")
+    rig = read_rig(obj)
+    mapping, _ = mapping_for(rig, preset, mapping_file)
+    pos, conf, has_root = prepare(motion)
+    if has_root:
+        contact = feet.contacts(pos, motion.fps)
+        report.skating_before = feet.skating(pos, contact, motion.fps)
+        if fix_feet:
+            pos = feet.remove_drift(pos, contact)
+        if pin_feet:
+            pos = feet.pin_feet(pos, contact)
+        report.skating_after = feet.skating(pos, contact, motion.fps)
+    track = solve(pos, conf, motion.fps, rig, mapping, root_mode=root_mode, has_root=has_root)
+    if smooth > 0:
+        track = track.smoothed(smooth)
+    action = write_action(obj, track, clip, frame_start, nla)
+    report.action, report.preset, report.unmapped = action.name, mapping.preset, mapping.unmapped
+    report.frames, report.fps, report.scale = len(pos), motion.fps, track.scale
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def load_motion_file(path: str | Path) -> Motion:
+    """A motion from a Video Mocap npz or a BVH file."""
+    from .bvh import read as read_bvh
+
+    path = Path(path)
+    if path.suffix.lower() == ".bvh":
+        return read_bvh(path)
+    return Motion.load(path)
+
+
+def retarget_files(paths, armatures, **options) -> list[Report]:
+    """Batch: every motion file (npz or BVH; a folder means every such file in it) onto every armature.
+
+    A clip that fails is reported and skipped; the others go on. ``options`` are those of
+    :func:`retarget_motion`. Example, in Blender's Python console::
+
+        from bl_ext.user_default.video_mocap.retarget import blender_io
+        for r in blender_io.retarget_files(["/mocap/takes"], [C.object]): print(r)
+    """
+    files: list[Path] = []
+    for p in [paths] if isinstance(paths, (str, Path)) else paths:
+        p = Path(p)
+        files += sorted(q for q in p.iterdir() if q.suffix.lower() in (".npz", ".bvh")) if p.is_dir() else [p]
+    armatures = [armatures] if isinstance(armatures, bpy.types.Object) else list(armatures)
+    reports = []
+    for f in files:
+        try:
+            motion = load_motion_file(f)
+        except Exception as e:  # noqa: BLE001 - one bad file must not stop a batch
+            reports += [Report(f.stem, a.name, error=str(e)) for a in armatures]
+            continue
+        for a in armatures:
+            try:
+                reports.append(retarget_motion(motion, a, name=f.stem, **options))
+            except Exception as e:  # noqa: BLE001
+                reports.append(Report(f.stem, a.name, error=str(e)))
+    return reports
+
+
+def report_json(reports: list[Report]) -> str:
+    return json.dumps([asdict(r) for r in reports], indent=2)

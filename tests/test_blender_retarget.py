@@ -1,0 +1,151 @@
+"""The bpy adapter in headless Blender: reading rigs, writing actions, batch retargeting, failures."""
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from video_mocap.motion import Motion  # noqa: E402
+from video_mocap.retarget import blender_io, bvh  # noqa: E402
+from video_mocap.retarget.presets import detect  # noqa: E402
+from video_mocap.retarget.rotations import angle_between  # noqa: E402
+from video_mocap.skeleton import load_skeleton  # noqa: E402
+
+SK = load_skeleton("h36m17_ext")
+
+
+@pytest.fixture(scope="module")
+def walk(cmu_file):
+    with np.load(cmu_file) as d:
+        c = list(d["clip_name"]).index("02_01")
+        a, b = d["clip_start"][c], d["clip_start"][c] + 120
+        j = np.full((b - a, 23, 3), np.nan, np.float32)
+        j[:, :17] = d["joints_rel"][a:b].astype(np.float32)
+        e = d["extra_rel"][a:b].astype(np.float32)
+        root = d["root"][a:b]
+    j[:, [SK.index("l_toe"), SK.index("r_toe")]] = e[:, :2]
+    j[:, [SK.index("l_handtip"), SK.index("r_handtip")]] = e[:, 2:]
+    conf = np.isfinite(j).all(-1).astype(np.float32)
+    return Motion(joints=j, confidence=conf, fps=50, skeleton=SK, frame="y_up", root=root, meta={"source": "walk.npz"})
+
+
+@pytest.fixture
+def scene():
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.context.scene.render.fps = 25
+    yield bpy.context.scene
+
+
+def _mixamo(scene):
+    from video_mocap.models.mpfb import load_rig
+
+    return blender_io.create_armature(load_rig("mixamo"), "Mixamo")
+
+
+def _segments_agree(obj, motion, frame_of, roles=(("mixamorig:LeftForeArm", "l_elbow", "l_wrist"),
+                                                     ("mixamorig:RightLeg", "r_knee", "r_ankle"),
+                                                     ("mixamorig:LeftUpLeg", "l_hip", "l_knee"))):
+    pos = motion.to_frame("blender").positions()
+    worst = 0.0
+    for t in (10, 60, 110):
+        bpy.context.scene.frame_set(int(round(frame_of(t))))
+        for bone, a, b in roles:
+            pb = obj.pose.bones[bone]
+            got = np.array(pb.tail) - np.array(pb.head)
+            want = pos[t, SK.index(b)] - pos[t, SK.index(a)]
+            worst = max(worst, float(angle_between(got, want)))
+    return worst
+
+
+def test_create_armature_reproduces_the_rig(scene):
+    from video_mocap.models.mpfb import load_rig
+
+    rig = load_rig("mixamo")
+    obj = blender_io.create_armature(rig, "Mixamo")
+    back = blender_io.read_rig(obj)
+    order = [back.names.index(n) for n in rig.names]
+    np.testing.assert_allclose(back.heads[order], rig.heads, atol=1e-5)
+    np.testing.assert_allclose(back.rest[order], rig.rest, atol=1e-4)
+
+
+def test_retarget_writes_a_new_action_and_keeps_the_old(scene, walk):
+    obj = _mixamo(scene)
+    old = bpy.data.actions.new("users_take")
+    obj.animation_data_create()
+    obj.animation_data.action = old
+    report = blender_io.retarget_motion(walk, obj)
+    assert report.preset == "mixamo" and report.frames == 120 and not report.error
+    action = obj.animation_data.action
+    assert action.name == "walk" and action is not old
+    assert "users_take" in bpy.data.actions and bpy.data.actions["users_take"].use_fake_user
+    if blender_io.LAYERED:
+        assert obj.animation_data.action_slot is not None
+        curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves]
+    else:
+        curves = list(action.fcurves)
+    paths = {fc.data_path for fc in curves}
+    assert 'pose.bones["mixamorig:LeftForeArm"].rotation_quaternion' in paths
+    assert 'pose.bones["mixamorig:Hips"].location' in paths
+    assert all(len(fc.keyframe_points) == 120 for fc in curves)
+    # 50 fps data in a 25 fps scene: 120 frames span 60 scene frames.
+    assert curves[0].keyframe_points[-1].co[0] == pytest.approx(1 + 119 * 0.5)
+    assert _segments_agree(obj, walk, lambda t: 1 + t * 0.5) < 3.0
+    # Feet: the report gives the skating figure before and after drift removal.
+    assert report.skating_after <= report.skating_before + 1e-6
+
+
+def test_metarig_and_nla(scene, walk):
+    import addon_utils
+
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    obj = bpy.context.object
+    mapping, _ = detect(blender_io.read_rig(obj))
+    assert mapping.preset == "metarig"
+    report = blender_io.retarget_motion(walk, obj, nla=True, root_mode="in_place")
+    assert not report.error
+    ad = obj.animation_data
+    assert ad.action is None and len(ad.nla_tracks) == 1 and ad.nla_tracks[0].strips[0].action.name == report.action
+    roles = (("forearm.L", "l_elbow", "l_wrist"), ("shin.R", "r_knee", "r_ankle"))
+    assert _segments_agree(obj, walk, lambda t: 1 + t * 0.5, roles) < 3.0
+
+
+def test_non_humanoid_and_bad_input_leave_the_scene_unchanged(scene, walk, tmp_path):
+    data = bpy.data.armatures.new("Tail")
+    obj = bpy.data.objects.new("Tail", data)
+    scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    for i in range(4):
+        eb = data.edit_bones.new(f"Bone.{i}")
+        eb.head, eb.tail = (0, 0, i), (0, 0, i + 1)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    actions = set(bpy.data.actions.keys())
+    with pytest.raises(ValueError, match="does not look humanoid"):
+        blender_io.retarget_motion(walk, obj)
+    with pytest.raises(ValueError, match="not an armature"):
+        mesh = bpy.data.objects.new("Mesh", bpy.data.meshes.new("m"))
+        blender_io.retarget_motion(walk, mesh)
+    assert set(bpy.data.actions.keys()) == actions and obj.animation_data is None
+
+
+def test_batch_on_npz_and_bvh(scene, walk, tmp_path):
+    obj = _mixamo(scene)
+    walk.save(tmp_path / "take1.npz")
+    bvh.write(tmp_path / "take2.bvh", walk)
+    (tmp_path / "broken.npz").write_bytes(b"junk")
+    reports = blender_io.retarget_files([tmp_path], [obj])
+    by_clip = {r.clip: r for r in reports}
+    assert set(by_clip) == {"take1", "take2", "broken"}
+    assert not by_clip["take1"].error and not by_clip["take2"].error
+    assert "not a readable npz" in by_clip["broken"].error
+    assert {"take1", "take2"} <= set(bpy.data.actions.keys())
+    assert "take2" in blender_io.report_json(reports)
+
+
+def test_blender_imports_our_bvh(scene, walk, tmp_path):
+    path = bvh.write(tmp_path / "walk.bvh", walk)
+    bpy.ops.import_anim.bvh(filepath=str(path))
+    obj = bpy.context.object
+    assert obj.type == "ARMATURE" and "LeftForeArm" in obj.data.bones
+    roles = (("LeftForeArm", "l_elbow", "l_wrist"), ("RightLeg", "r_knee", "r_ankle"))
+    assert _segments_agree(obj, walk, lambda t: 1 + t, roles) < 3.0
