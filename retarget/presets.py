@@ -44,7 +44,9 @@ class Mapping:
     bones: dict[str, int]
     spine: list[int]
     root: int | None
+    translate: int | None = None  # the bone that carries the body's translation (default: hips)
     twist: dict[int, tuple[str, float]] = field(default_factory=dict)
+    parents: dict[int, int] = field(default_factory=dict)  # whose rotation a bone really inherits (constraints)
     properties: dict[str, dict[str, float]] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
     score: float = 0.0
@@ -53,7 +55,9 @@ class Mapping:
         """A user mapping file (bone names) that :func:`load_mapping` reads back."""
         return {"preset": self.preset, "bones": {r: rig.names[i] for r, i in self.bones.items()},
                 "spine": [rig.names[i] for i in self.spine], "root": None if self.root is None else rig.names[self.root],
-                "twist": {rig.names[i]: list(v) for i, v in self.twist.items()}, "properties": self.properties}
+                "translate": None if self.translate is None else rig.names[self.translate],
+                "twist": {rig.names[i]: list(v) for i, v in self.twist.items()},
+                "parents": {rig.names[i]: rig.names[j] for i, j in self.parents.items()}, "properties": self.properties}
 
 
 def known_presets() -> list[str]:
@@ -114,12 +118,15 @@ def resolve(preset: dict, rig: Rig) -> Mapping:
     if "root_bone" in preset and (rb := find(preset["root_bone"])) is not None:
         root = rb
     twist = {i: (v[0], float(v[1])) for n, v in preset.get("twist", {}).items() if (i := find(n)) is not None}
+    translate = find(preset["translate"]) if "translate" in preset else None
+    parents = {i: j for n, m in preset.get("parents", {}).items() if (i := find(n)) is not None and (j := find(m)) is not None}
     wanted = [r for r in roles()["roles"]] + ["toe.L", "toe.R"]
     unmapped = [r for r in wanted if r not in bones]
     consistent = sum(1 for a, b in CHAINS if a in bones and b in bones and _is_ancestor(rig, bones[a], bones[b]))
     score = len(bones) + consistent - 2 * sum(1 for a, b in CHAINS if a in bones and b in bones
                                                and not _is_ancestor(rig, bones[a], bones[b]))
-    return Mapping(preset["name"], bones, spine, root, twist, dict(preset.get("properties", {})), unmapped, score)
+    return Mapping(preset["name"], bones, spine, root, translate, twist, parents, dict(preset.get("properties", {})),
+                   unmapped, score)
 
 
 def detect(rig: Rig) -> tuple[Mapping, list[tuple[str, float]]]:
@@ -137,9 +144,10 @@ def detect(rig: Rig) -> tuple[Mapping, list[tuple[str, float]]]:
 def load_mapping(data: dict, rig: Rig) -> Mapping:
     """A user's saved mapping (from :meth:`Mapping.to_json`) applied to ``rig``."""
     preset = {"name": data.get("preset", "custom"), "bones": dict(data["bones"], spine=data.get("spine", [])),
-              "twist": data.get("twist", {}), "properties": data.get("properties", {})}
-    if data.get("root"):
-        preset["root"] = data["root"]
+              "twist": data.get("twist", {}), "parents": data.get("parents", {}), "properties": data.get("properties", {})}
+    for key in ("root", "translate"):
+        if data.get(key):
+            preset[key] = data[key]
     missing = [n for n in list(data["bones"].values()) + list(data.get("spine", [])) if n not in rig]
     if missing:
         raise ValueError(f"the mapping names bones this armature lacks: {', '.join(missing)}")

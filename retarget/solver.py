@@ -162,8 +162,9 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
     g = np.empty((t, b, 3, 3))
     head = np.empty((t, b, 3))  # posed heads relative to the hips, built parents first
     chain = {i: k for k, i in enumerate(mapping.spine)}
-    for i in range(b):
-        p = rig.parents[i]
+    parent = [mapping.parents.get(i, rig.parents[i]) for i in range(b)]  # constraint-aware parents
+    for i in _order(parent):
+        p = parent[i]
         parent_g = g[:, p] if p >= 0 else eye
         head[:, i] = rig.heads[i] if p < 0 else head[:, p] + parent_g @ (rig.heads[i] - rig.heads[p])
         role = bone_role.get(i)
@@ -185,7 +186,7 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
     # Only driven bones get local rotations; every other bone follows its parent (identity).
     local = np.empty((t, b, 3, 3))
     for i in animated:
-        p = rig.parents[i]
+        p = parent[i]
         rel = g[:, i] if p < 0 else np.swapaxes(g[:, p], -1, -2) @ g[:, i]
         local[:, i] = rig.rest[i].T @ rel @ rig.rest[i]
     _share_twist(local, rig, mapping)
@@ -194,6 +195,20 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
     quats[:, animated] = continuous(from_matrix(local[:, animated]))
     quats = np.where(quats[:1, :, :1] < 0, -quats, quats)  # start on the w >= 0 side
     return Track(list(rig.names), quats.astype(np.float32), locations, fps, scale, g, animated, mapping.properties)
+
+
+def _order(*parent_lists) -> list[int]:
+    """Bones ordered so that every bone comes after each of its parents (in every list)."""
+    n, order, done = len(parent_lists[0]), [], set()
+    while len(order) < n:
+        before = len(order)
+        for i in range(n):
+            if i not in done and all(p[i] < 0 or p[i] in done for p in parent_lists):
+                order.append(i)
+                done.add(i)
+        if len(order) == before:
+            raise ValueError("the bone parents (with the preset's 'parents') form a cycle")
+    return order
 
 
 def _share_twist(local: np.ndarray, rig: Rig, mapping: Mapping) -> None:
@@ -225,5 +240,7 @@ def _root(joints, rig, mapping, rest, g, mode) -> tuple[dict[int, np.ndarray], f
         target = np.concatenate([np.broadcast_to(rig.heads[hips][:2], (len(target), 2)), target[:, 2:]], 1)
         if mode == "root" and root is not None:
             out[root] = (rig.rest[root].T @ np.concatenate([ground, np.zeros((len(ground), 1))], 1)[..., None])[..., 0]
-    out[hips] = (rig.rest[hips].T @ (target - rig.heads[hips])[..., None])[..., 0]
+    # The hips, or an unrotated ancestor that carries them (Rigify's torso), takes the translation.
+    mover = mapping.translate if mapping.translate is not None else hips
+    out[mover] = (rig.rest[mover].T @ (target - rig.heads[hips])[..., None])[..., 0]
     return out, scale

@@ -149,3 +149,24 @@ def test_blender_imports_our_bvh(scene, walk, tmp_path):
     assert obj.type == "ARMATURE" and "LeftForeArm" in obj.data.bones
     roles = (("LeftForeArm", "l_elbow", "l_wrist"), ("RightLeg", "r_knee", "r_ankle"))
     assert _segments_agree(obj, walk, lambda t: 1 + t, roles) < 3.0
+
+
+def test_rigify_generated_rig(scene, walk):
+    """Rigify's control rig: FK controls keyed, IK_FK keyed to FK, the deform bones follow the clip."""
+    import addon_utils
+
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    bpy.ops.pose.rigify_generate()
+    rig = bpy.context.object
+    report = blender_io.retarget_motion(walk, rig)
+    assert report.preset == "rigify" and not report.error, report
+    action = rig.animation_data.action
+    curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves] \
+        if blender_io.LAYERED else list(action.fcurves)
+    paths = {fc.data_path for fc in curves}
+    assert 'pose.bones["upper_arm_parent.L"]["IK_FK"]' in paths and 'pose.bones["torso"].location' in paths
+    assert 'pose.bones["shoulder.L"].rotation_euler' in paths  # Rigify's shoulders are YXZ Euler
+    roles = (("DEF-forearm.L", "l_elbow", "l_wrist"), ("DEF-shin.R", "r_knee", "r_ankle"), ("DEF-thigh.L", "l_hip", "l_knee"),
+             ("DEF-upper_arm.R", "r_shoulder", "r_elbow"))
+    assert _segments_agree(rig, walk, lambda t: 1 + t * 0.5, roles) < 4.0
