@@ -15,7 +15,7 @@ def main() -> None:
     args = p.parse_args()
     import bpy
 
-    from video_mocap.models.mpfb import load_rig
+    from video_mocap.models.assets import load_rig
     from video_mocap.motion import Motion
     from video_mocap.retarget import blender_io, feet
     from video_mocap.retarget.presets import detect

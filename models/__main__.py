@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     sh.add_argument("name", help="shipped model name, e.g. single or mpm")
     sh.add_argument("--data", default=DEFAULT_DATA)
     sh.add_argument("--command", required=True, help="the training command, for the card")
+    sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     args = p.parse_args(argv)
 
     if args.command == "train":
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from .export import export
 
         print(export(args.checkpoint, args.onnx))
+    elif args.command == "convert-detector":
+        from .card import ship_detector
+
+        print("\n".join(map(str, ship_detector())))
     elif args.command == "ship":
         from .card import ship
 

@@ -98,3 +98,73 @@ Generated {time.strftime('%Y-%m-%d')} by `python -m video_mocap.models ship`.
 """
     (directory / f"{name}.md").write_text(card)
     return directory / f"{name}.md"
+
+
+FEATURES = ("model_1/model/add_11/add", "model_1/model/add_10/add", "model_1/model/add_9/add", "model_1/model/add_8/add")
+
+
+def ship_detector(directory: Path = WEIGHTS_DIR) -> list[Path]:
+    """Convert the BlazePose detector and full landmark model to ONNX into ``weights/``, check them
+    against the TFLite interpreter, record their hashes and write their card."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from .assets import MEDIAPIPE, blazepose_tflite
+    from .tflite_onnx import convert
+
+    out, rows = [], []
+    for name, expose in (("detector", ()), ("landmark_full", FEATURES)):
+        src = blazepose_tflite(name)
+        dst = convert(src, directory / f"blazepose_{name}.onnx", expose)
+        diffs = parity(src, dst)
+        rows.append(f"| `blazepose_{name}.onnx` | `{src.relative_to(src.parents[1])}` | "
+                    + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()) + " |")
+        register(f"blazepose_{name}", dst, {"kind": "detector", "source": f"{MEDIAPIPE} mediapipe/modules/{src.relative_to(src.parents[1])}",
+                                            "licence": "Apache-2.0 (Google)", "command": "python -m video_mocap.models convert-detector"},
+                 directory)
+        out.append(dst)
+    entries = __import__("json").loads((directory / "manifest.json").read_text())
+    card = f"""# BlazePose detector and landmark model (ONNX): model card
+
+- **What**: Google's BlazePose person detector (224x224, 2254 SSD anchors) and full landmark model
+  (256x256 crop: 33 landmarks + 6 auxiliary, visibility/presence, world landmarks, 64x64x39 heatmap,
+  segmentation), converted from the TFLite files in the PyPI wheel `{MEDIAPIPE}` by our own converter
+  (`models/tflite_onnx.py`, no TensorFlow). Inputs stay NHWC as in TFLite (`input_1`: 1x224x224x3 in
+  [-1, 1] for the detector, 1x256x256x3 in [0, 1] for the landmark model); 4-D outputs are NHWC too.
+- **Extra outputs** of the landmark model, for the context-aware lifter (NCHW):
+  `model_1_model_add_11_add` 1x48x64x64 (stride 4), `..._add_10_add` 1x48x32x32 (stride 8),
+  `..._add_9_add` 1x48x16x16 (stride 16), `..._add_8_add` 1x144x8x8 (stride 32).
+- **Licence**: Apache License 2.0, (c) Google LLC; see `LICENSE-blazepose.txt`. Unchanged weights
+  (fp16 weights are stored as fp32; sparse weights are densified).
+- **Command**: `python -m video_mocap.models convert-detector` (fetches the wheel with pip, converts,
+  checks against the TFLite interpreter from `ai-edge-litert`, records the hashes).
+- **Parity** (max abs difference to TFLite on a random input; ranges: landmarks ~200 px, heatmap ~80):
+
+| file | source | max abs difference per output |
+|---|---|---|
+{chr(10).join(rows)}
+
+| file | sha256 |
+|---|---|
+""" + "\n".join(f"| `{e['file']}` | `{e['sha256']}` |" for k, e in sorted(entries.items()) if k.startswith("blazepose")) + "\n"
+    for dst in out:
+        (directory / (dst.stem + ".md")).write_text(card)
+    return out
+
+
+def parity(tflite_path: Path, onnx_path: Path, seed: int = 0) -> dict[str, float]:
+    """Max abs difference between the TFLite interpreter and onnxruntime, per output, on one input."""
+    import numpy as np
+    import onnxruntime as ort
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(tflite_path))
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    x = np.random.default_rng(seed).uniform(0, 1, inp["shape"]).astype(np.float32)
+    interp.set_tensor(inp["index"], x)
+    interp.invoke()
+    ref = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {sess.get_inputs()[0].name: x})))
+    return {k: float(np.abs(v - got[k]).max()) for k, v in ref.items()}

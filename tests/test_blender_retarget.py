@@ -36,7 +36,7 @@ def scene():
 
 
 def _mixamo(scene):
-    from video_mocap.models.mpfb import load_rig
+    from video_mocap.models.assets import load_rig
 
     return blender_io.create_armature(load_rig("mixamo"), "Mixamo")
 
@@ -57,7 +57,7 @@ def _segments_agree(obj, motion, frame_of, roles=(("mixamorig:LeftForeArm", "l_e
 
 
 def test_create_armature_reproduces_the_rig(scene):
-    from video_mocap.models.mpfb import load_rig
+    from video_mocap.models.assets import load_rig
 
     rig = load_rig("mixamo")
     obj = blender_io.create_armature(rig, "Mixamo")

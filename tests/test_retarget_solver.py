@@ -12,7 +12,7 @@ RIGS = ("cmu_mb", "game_engine", "mixamo", "default")
 
 @pytest.fixture(scope="module")
 def rigs():
-    from video_mocap.models.mpfb import load_rig
+    from video_mocap.models.assets import load_rig
 
     return {name: load_rig(name) for name in RIGS}
 

