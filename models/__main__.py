@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     sh.add_argument("checkpoint")
     sh.add_argument("name", help="shipped model name, e.g. single or mpm")
     sh.add_argument("--data", default=DEFAULT_DATA)
-    sh.add_argument("--command", required=True, help="the training command, for the card")
+    sh.add_argument("--train-command", required=True, help="the training command, for the card")
     sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     args = p.parse_args(argv)
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ship":
         from .card import ship
 
-        print(ship(args.checkpoint, args.name, args.data, args.command))
+        print(ship(args.checkpoint, args.name, args.data, args.train_command))
     else:
         from .evaluate import evaluate, print_table
 

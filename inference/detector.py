@@ -1,0 +1,197 @@
+"""BlazePose on onnxruntime: MediaPipe's pose pipeline re-implemented on the converted models.
+
+The detector finds people on the first frame and whenever tracking is lost; the landmark model reads
+a square crop rotated so the hips-to-head axis points up; the next frame's crop comes from this
+frame's landmarks (tracking). Landmark visibility and presence become confidences. The main person
+is the largest, most central detection; after a loss, the detection nearest the last crop is taken,
+so the same person is kept through the clip.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import runtime
+from .weights import weight_path
+
+DET_SIZE, LM_SIZE = 224, 256
+FEATURES = ("model_1_model_add_11_add", "model_1_model_add_10_add", "model_1_model_add_9_add", "model_1_model_add_8_add")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(x, np.float64), -100, 100)))
+
+
+def anchors() -> np.ndarray:
+    """The 2254 SSD anchor centres (x, y in [0, 1]) of the pose detector (strides 8, 16, 32 x3)."""
+    out = []
+    for stride, per_cell in ((8, 2), (16, 2), (32, 6)):
+        n = int(np.ceil(DET_SIZE / stride))
+        ys, xs = np.mgrid[0:n, 0:n]
+        centres = np.stack([(xs + 0.5) / n, (ys + 0.5) / n], -1).reshape(-1, 1, 2)
+        out.append(np.repeat(centres, per_cell, axis=1).reshape(-1, 2))
+    return np.concatenate(out).astype(np.float32)
+
+
+ANCHORS = anchors()
+
+
+@dataclass
+class Detection:
+    score: float
+    box: np.ndarray  # xmin, ymin, xmax, ymax in image pixels
+    keypoints: np.ndarray  # (4, 2) image pixels: mid-hip, full-body scale point, mid-shoulder, upper-body point
+
+
+@dataclass
+class Roi:
+    """A rotated square crop: centre and side in image pixels, rotation in radians."""
+
+    cx: float
+    cy: float
+    size: float
+    angle: float
+
+    def matrix(self, out: int = LM_SIZE) -> np.ndarray:
+        """2x3 affine from crop pixels (out x out) to image pixels."""
+        c, s = np.cos(self.angle), np.sin(self.angle)
+        k = self.size / out
+        return np.array([[c * k, -s * k, self.cx - (c * k * out / 2 - s * k * out / 2)],
+                         [s * k, c * k, self.cy - (s * k * out / 2 + c * k * out / 2)]], np.float64)
+
+
+def roi_from_points(centre: np.ndarray, scale_point: np.ndarray, scale: float = 1.25) -> Roi:
+    """MediaPipe's alignment: centred on ``centre``, side 2 x |scale_point - centre| x ``scale``, rotated so
+    the centre -> scale point vector points up in the crop."""
+    d = scale_point - centre
+    angle = np.pi / 2 - np.arctan2(-d[1], d[0])
+    angle = (angle + np.pi) % (2 * np.pi) - np.pi
+    return Roi(float(centre[0]), float(centre[1]), float(2 * np.hypot(*d) * scale), float(angle))
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lo, hi = np.maximum(a[:2], b[:, :2]), np.minimum(a[2:], b[:, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
+    area = lambda x: np.prod(x[..., 2:] - x[..., :2], axis=-1)  # noqa: E731
+    return inter / np.maximum(area(a) + area(b) - inter, 1e-9)
+
+
+@dataclass
+class Pose:
+    """One frame's landmarks in image pixels with confidences, and the crop they were read from."""
+
+    landmarks: np.ndarray  # (33, 2) pixels
+    depth: np.ndarray  # (33,) relative depth (crop pixels)
+    visibility: np.ndarray  # (33,) in [0, 1]
+    presence: np.ndarray  # (33,)
+    score: float  # the landmark model's pose presence
+    world: np.ndarray  # (33, 3) metres, hips-centred (GHUM)
+    roi: Roi
+    features: list[np.ndarray] | None = None  # backbone feature maps (NCHW) of the crop
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return np.minimum(self.visibility, self.presence) * self.score
+
+
+class BlazePose:
+    """The two BlazePose networks and MediaPipe's pre- and post-processing."""
+
+    def __init__(self, device: str = "auto", threads: int = 0, min_detection: float = 0.5, features: bool = False):
+        self.det = runtime.session(weight_path("blazepose_detector"), device, threads)
+        self.lm = runtime.session(weight_path("blazepose_landmark_full"), device, threads)
+        self.min_detection = min_detection
+        self.outputs = ["Identity", "Identity_1", "Identity_4"] + (list(FEATURES) if features else [])
+
+    @property
+    def provider(self) -> str:
+        return self.lm.get_providers()[0]
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """People in an RGB image (uint8 H x W x 3), best first, after weighted non-maximum suppression."""
+        h, w = rgb.shape[:2]
+        scale = DET_SIZE / max(h, w)
+        nh, nw = round(h * scale), round(w * scale)
+        py, px = (DET_SIZE - nh) // 2, (DET_SIZE - nw) // 2
+        canvas = np.zeros((DET_SIZE, DET_SIZE, 3), np.float32)
+        canvas[py : py + nh, px : px + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5 - 1
+        raw, logits = self.det.run(None, {"input_1": canvas[None]})
+        raw, scores = raw[0], _sigmoid(logits[0, :, 0])
+        keep = np.flatnonzero(scores >= self.min_detection)
+        if not len(keep):
+            return []
+        r = raw[keep] / DET_SIZE
+        a = ANCHORS[keep]
+        centre = r[:, :2] + a
+        boxes = np.concatenate([centre - r[:, 2:4] / 2, centre + r[:, 2:4] / 2], 1)
+        kps = r[:, 4:12].reshape(-1, 4, 2) + a[:, None]
+        to_img = lambda p: (p * DET_SIZE - [px, py]) / scale  # noqa: E731
+        order = np.argsort(-scores[keep])
+        boxes, kps, sc = boxes[order], kps[order], scores[keep][order]
+        out, used = [], np.zeros(len(sc), bool)
+        for i in range(len(sc)):
+            if used[i]:
+                continue
+            group = np.flatnonzero(~used & (_iou(boxes[i], boxes) > 0.3))
+            used[group] = True
+            wgt = sc[group][:, None]
+            box = (boxes[group] * wgt).sum(0) / wgt.sum()
+            kp = (kps[group] * wgt[:, :, None]).sum(0) / wgt.sum()
+            out.append(Detection(float(sc[i]), to_img(box.reshape(2, 2)).ravel(), to_img(kp)))
+        return out
+
+    def landmarks(self, rgb: np.ndarray, roi: Roi) -> Pose:
+        """Read the 33 landmarks inside ``roi``."""
+        m = roi.matrix()
+        crop = cv2.warpAffine(rgb, m, (LM_SIZE, LM_SIZE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT)
+        outs = self.lm.run(self.outputs, {"input_1": (crop.astype(np.float32) / 255.0)[None]})
+        raw = outs[0][0].reshape(39, 5)
+        pts = raw[:, :2] @ m[:, :2].T + m[:, 2]
+        return Pose(pts[:33], raw[:33, 2], _sigmoid(raw[:33, 3]), _sigmoid(raw[:33, 4]), float(outs[1][0, 0]),
+                    outs[2][0].reshape(39, 3)[:33], roi_from_points(pts[33], pts[34]),
+                    [f[0] for f in outs[3:]] if len(outs) > 3 else None)
+
+
+def main_person(dets: list[Detection], size: tuple[int, int], near: Roi | None = None) -> Detection | None:
+    """The detection to follow: nearest the last crop when tracking was lost, else the largest and most central."""
+    if not dets:
+        return None
+    w, h = size
+    if near is not None:
+        dist = [np.hypot(*(d.keypoints[0] - [near.cx, near.cy])) for d in dets]
+        if min(dist) < near.size * 0.75:
+            return dets[int(np.argmin(dist))]
+
+    def rank(d: Detection) -> float:
+        area = np.prod(d.box[2:] - d.box[:2]) / (w * h)
+        off = np.hypot(*((d.box[:2] + d.box[2:]) / 2 - [w / 2, h / 2])) / np.hypot(w, h)
+        return d.score * np.sqrt(max(area, 1e-6)) * (1 - off)
+
+    return max(dets, key=rank)
+
+
+class Tracker:
+    """Frame-to-frame tracking: detect when lost, otherwise follow the crop from the last landmarks."""
+
+    def __init__(self, model: BlazePose, min_presence: float = 0.5):
+        self.model, self.min_presence = model, min_presence
+        self.roi: Roi | None = None
+        self.last: Roi | None = None
+        self.detections = 0
+
+    def __call__(self, rgb: np.ndarray) -> Pose | None:
+        if self.roi is None:
+            self.detections += 1
+            det = main_person(self.model.detect(rgb), (rgb.shape[1], rgb.shape[0]), self.last)
+            if det is None:
+                return None
+            self.roi = roi_from_points(det.keypoints[0], det.keypoints[1])
+        pose = self.model.landmarks(rgb, self.roi)
+        if pose.score < self.min_presence:
+            self.last, self.roi = self.roi, None
+            return None
+        self.roi = self.last = pose.roi
+        return pose
