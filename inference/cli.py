@@ -26,12 +26,51 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Progress:
+    """A one-line progress bar on stderr: stage, frames, frames/s."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def __call__(self, stage: str, done: int, total: int, fps: float) -> None:
+        if self.quiet:
+            return
+        frac = min(done / max(total, 1), 1.0)
+        bar = "#" * int(frac * 30)
+        print(f"\r{stage:9s} [{bar:30s}] {done}/{total} {fps:5.1f} fps", end="" if stage != "done" else "\n",
+              file=sys.stderr, flush=True)
+
+
 def _capture(args: argparse.Namespace) -> int:
-    # The detector and lifters land with the capture issue; until then say so instead of
-    # writing anything that looks like a result.
-    print("video_mocap capture: the capture path (detector + lifters) is not part of this build yet; "
-          "nothing was written.", file=sys.stderr)
-    return 2
+    from pathlib import Path
+
+    from .pipeline import CaptureOptions, capture
+
+    out = Path(args.output)
+    targets = [out] + [Path(p) for p in (args.bvh, args.preview) if p]
+    clash = [str(p) for p in targets if p.exists()]
+    if clash and not args.force:
+        print(f"error: {', '.join(clash)} already exist(s); pass --force to replace", file=sys.stderr)
+        return 1
+    opts = CaptureOptions(lifter=args.lifter, device=args.device, complete=not args.no_complete, threshold=args.threshold,
+                          smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop)
+    result = capture(args.video, opts, _Progress(args.quiet))
+    m = result.motion
+    written = [m.save(out, overwrite=args.force)]
+    if args.bvh:
+        from ..retarget.bvh import write as write_bvh
+
+        written.append(write_bvh(args.bvh, m, overwrite=args.force))
+    if args.preview:
+        from .preview import write_preview
+
+        written.append(write_preview(args.video, result, args.preview, overwrite=args.force))
+    meta = m.meta
+    print(f"{len(m)} frames at {m.fps:g} fps; tracking {meta['tracking_fps']} fps on {meta['provider']}, "
+          f"lifting ({meta['lifter']}) {meta['lift_ms_per_frame']} ms/frame; frames without a person: "
+          f"{meta['frames_without_person']}" + (f", unseen stretches {meta['unseen_stretches']}" if meta["unseen_stretches"] else ""))
+    print("wrote " + ", ".join(map(str, written)))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,8 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     cap = sub.add_parser("capture", help="video in, motion out")
     cap.add_argument("video")
     cap.add_argument("-o", "--output", required=True, help="motion .npz to write")
+    cap.add_argument("--lifter", choices=["mpm", "single"], default="mpm")
+    cap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
+    cap.add_argument("--threshold", type=float, default=0.3, help="confidence below which joints are filled")
+    cap.add_argument("--smooth", type=float, default=0.5, help="smoothing strength 0..1")
+    cap.add_argument("--fov", type=float, default=60.0, help="horizontal field of view in degrees")
+    cap.add_argument("--focal", type=float, help="focal length in pixels (overrides --fov)")
+    cap.add_argument("--start", type=int, default=0, help="first frame")
+    cap.add_argument("--stop", type=int, help="frame to stop before")
     cap.add_argument("--bvh", help="also write a BVH file")
-    cap.add_argument("--preview", help="also write a preview video")
+    cap.add_argument("--preview", help="also write a preview video (frames + 2D keypoints beside the 3D skeleton)")
+    cap.add_argument("--force", action="store_true", help="replace existing output files")
+    cap.add_argument("-q", "--quiet", action="store_true")
     cap.set_defaults(run=_capture)
     return p
 
@@ -53,6 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (MotionError, FileNotFoundError, FileExistsError) as e:
+    except (MotionError, FileNotFoundError, FileExistsError, ValueError, KeyboardInterrupt) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
