@@ -1,0 +1,159 @@
+"""The capture path on real footage (a photo from Debian's opencv-doc, panned into a clip) and its errors."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from video_mocap.inference import pipeline
+from video_mocap.inference.cli import main
+from video_mocap.inference.detector import BlazePose, Tracker, anchors, roi_from_points
+from video_mocap.inference.pipeline import CaptureError, CaptureOptions, capture, fill_gaps, place_in_camera
+from video_mocap.inference.video import VideoError
+from video_mocap.motion import Motion
+
+PHOTO = Path("/usr/share/doc/opencv-doc/examples/data/messi5.jpg")
+
+
+def write_clip(path, frames=30, blank=(), size=None):
+    """A clip of a real photo with a slow pan (and black frames where the person disappears)."""
+    if not PHOTO.exists():
+        pytest.fail("Debian's opencv-doc is not installed (.ci/run installs it)")
+    img = cv2.imread(str(PHOTO))
+    if size:
+        img = cv2.resize(img, size)
+    h, w = img.shape[:2]
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (w, h))
+    for t in range(frames):
+        m = np.float32([[1, 0, 12 * np.sin(t / 8)], [0, 1, 4 * np.cos(t / 9)]])
+        frame = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+        vw.write(np.zeros_like(frame) if t in blank else frame)
+    vw.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return write_clip(tmp_path_factory.mktemp("clip") / "pan.mp4", blank=range(12, 15))
+
+
+def test_anchor_layout():
+    a = anchors()
+    assert a.shape == (2254, 2) and a.min() > 0 and a.max() < 1
+
+
+def test_tracking_follows_the_person(clip):
+    tracker = Tracker(BlazePose("cpu"))
+    cap = cv2.VideoCapture(str(clip))
+    poses = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        poses.append(tracker(frame[:, :, ::-1].copy()))
+    assert [p is None for p in poses[12:15]] == [True] * 3, "nobody in the black frames"
+    found = [p for p in poses if p is not None]
+    assert len(found) == 27 and min(p.score for p in found) > 0.9
+    # Detector only on the first frame and after each loss; the rest is tracking.
+    assert tracker.detections <= 1 + 3 + 1
+    hips = np.array([p.landmarks[23:25].mean(0) for p in poses[1:12]])  # tracked frames (after the first detection)
+    assert np.abs(np.diff(hips, axis=0)).max() < 8, "the landmarks follow the 1-2 px/frame pan smoothly"
+    # Upright: shoulders above hips, ankles below knees (image y grows downwards).
+    p = found[0]
+    assert p.landmarks[11:13, 1].mean() < p.landmarks[23:25, 1].mean()
+
+
+def test_rotated_roi_is_upright_for_a_leaning_body():
+    roi = roi_from_points(np.array([100.0, 200.0]), np.array([100.0, 100.0]))
+    assert abs(roi.angle) < 1e-9 and roi.size == pytest.approx(250)
+    tilted = roi_from_points(np.array([100.0, 200.0]), np.array([200.0, 200.0]))  # lying to the right
+    assert abs(abs(tilted.angle) - np.pi / 2) < 1e-9
+    # The crop's top centre maps to the scale point's side of the body.
+    m = tilted.matrix()
+    top = m @ [128, 0, 1]
+    assert top[0] > 150
+
+
+def test_capture_end_to_end(clip, tmp_path):
+    result = capture(clip, CaptureOptions(lifter="single", device="cpu"))
+    m = result.motion
+    assert len(m) == 30 and m.skeleton.name == "h36m17_ext" and m.frame == "blender"
+    assert m.meta["frames_without_person"] == 3 and m.meta["unseen_stretches"] == []  # 3 frames < 0.5 s: filled
+    pos = m.positions()
+    assert np.isfinite(pos[:, :17]).all()
+    # Z up, floor at 0: the head is above the pelvis, the pelvis above the floor.
+    assert (pos[:, 10, 2] > pos[:, 0, 2]).mean() > 0.9 and np.median(pos[:, 0, 2]) > 0.3
+    bones = sum(np.linalg.norm(pos[:, c] - pos[:, p], axis=1) for p, c in m.skeleton.bones[:16])
+    assert 2.8 < np.median(bones) < 5.5, "a human-sized skeleton (16 bones add up to about 4 m)"
+    assert m.root is not None and m.intrinsics[0, 0] > 0
+
+
+def test_cli_writes_motion_bvh_and_preview(clip, tmp_path):
+    out = tmp_path / "m.npz"
+    args = [str(clip), "-o", str(out), "--lifter", "single", "--device", "cpu", "--bvh", str(tmp_path / "m.bvh"),
+            "--preview", str(tmp_path / "m.mp4"), "-q"]
+    assert main(["capture"] + args) == 0
+    assert len(Motion.load(out)) == 30
+    cap = cv2.VideoCapture(str(tmp_path / "m.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+    assert (tmp_path / "m.bvh").read_text().startswith("HIERARCHY")
+    before = out.read_bytes()
+    assert main(["capture"] + args) == 1, "existing outputs are not replaced without --force"
+    assert out.read_bytes() == before
+
+
+def test_fill_gaps_short_and_long():
+    t = 40
+    px = np.tile(np.arange(t, dtype=float)[:, None, None], (1, 23, 2))
+    conf = np.ones((t, 23))
+    seen = np.ones(t, bool)
+    seen[5:8] = False
+    seen[20:35] = False
+    px[~seen], conf[~seen] = 0, 0
+    out, c, long_gaps = fill_gaps(px, conf, seen, max_frames=5)
+    np.testing.assert_allclose(out[5:8, 0, 0], [5, 6, 7])
+    assert (c[5:8] > 0).all() and (c[20:35] == 0).all() and long_gaps == [(20, 35)]
+
+
+def test_root_from_synthetic_projection():
+    rng = np.random.default_rng(0)
+    rel = rng.normal(0, 0.3, (50, 23, 3))
+    rel[:, 0] = 0
+    true_root = np.column_stack([np.linspace(-1, 1, 50), np.full(50, 0.2), np.linspace(3, 6, 50)])
+    cam = rel + true_root[:, None]
+    f, c = 1000.0, np.array([640.0, 360.0])
+    pixels = cam[..., :2] / cam[..., 2:] * f + c
+    got = place_in_camera(rel, pixels, np.ones((50, 23)), f, c)
+    # Perspective makes the size ratio a little off from the true depth; within 10 %.
+    assert np.abs(got[:, 2] / true_root[:, 2] - 1).max() < 0.1
+    np.testing.assert_allclose(got[:, 0] / got[:, 2], true_root[:, 0] / true_root[:, 2], atol=0.02)
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        capture(tmp_path / "missing.mp4")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 1000)
+    with pytest.raises(VideoError, match="cannot open|no frame"):
+        capture(junk)
+    empty = tmp_path / "empty.mp4"
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"mp4v"), 25, (64, 64)).release()
+    with pytest.raises(VideoError):
+        capture(empty)
+    black = tmp_path / "black.mp4"
+    vw = cv2.VideoWriter(str(black), cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 240))
+    for _ in range(10):
+        vw.write(np.zeros((240, 320, 3), np.uint8))
+    vw.release()
+    with pytest.raises(CaptureError, match="no person was found in any of the 10 frames"):
+        capture(black, CaptureOptions(lifter="single", device="cpu"))
+    with pytest.raises(ValueError, match="unknown lifter"):
+        capture(black, CaptureOptions(lifter="magic"))
+    out = tmp_path / "x.npz"
+    assert main(["capture", str(black), "-o", str(out), "--lifter", "single", "-q"]) == 1
+    assert not out.exists(), "no partial output"
+
+
+def test_cancel(clip):
+    with pytest.raises(pipeline.Cancelled):
+        capture(clip, CaptureOptions(lifter="single", device="cpu"), cancel=lambda: True)
