@@ -16,7 +16,30 @@ class VideoMocapPreferences(bpy.types.AddonPreferences):
 
     def draw(self, context):
         col = self.layout.column()
-        col.label(text="Runtime packages (bundled as wheels with the extension):")
-        for name, ok in runtime_status().items():
+        col.label(text="Runtime packages (bundled as wheels with the extension; nothing is installed at run time):")
+        status = runtime_status()
+        for name, ok in status.items():
             col.label(text=f"{name}: {'available' if ok else 'MISSING - reinstall the extension zip for your platform'}",
                       icon="CHECKMARK" if ok else "ERROR")
+        if status["onnxruntime"]:
+            from ..inference.runtime import available_providers
+
+            have = available_providers()
+            col.label(text="onnxruntime providers: " + ", ".join(have))
+            if "CUDAExecutionProvider" not in have:
+                col.label(text="No CUDA provider: capture runs on the CPU (install the GPU build of the extension for CUDA)")
+        col.separator()
+        col.label(text="Model files:")
+        from ..inference.weights import WeightsError, manifest, weight_path
+
+        try:
+            entries = manifest()
+        except WeightsError as e:
+            col.label(text=str(e), icon="ERROR")
+            return
+        for name, entry in sorted(entries.items()):
+            try:
+                weight_path(name)
+                col.label(text=f"{entry['file']}  sha256 {entry['sha256'][:16]}...  OK", icon="CHECKMARK")
+            except WeightsError as e:
+                col.label(text=str(e), icon="ERROR")

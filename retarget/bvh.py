@@ -193,7 +193,7 @@ _TPOSE = {"Hips": [0, 0, 1], "LeftUpLeg": [0, 0, -1], "LeftLeg": [0, 0, -1], "Le
 _DEFAULT_LENGTH = {"LeftFoot": 0.15, "LeftHand": 0.18}
 
 
-def _tpose_rig(positions: np.ndarray) -> Rig:
+def tpose_rig(positions: np.ndarray) -> Rig:
     """A CMU-named T-pose skeleton with the motion's median bone lengths."""
     heads: dict[str, np.ndarray] = {}
     bones = {}
@@ -227,7 +227,7 @@ def write(path: str | os.PathLike, motion: Motion, unit: str = "m", overwrite: b
     if m.skeleton.name == "h36m17":
         pos = np.concatenate([pos, np.full((len(pos), 6, 3), np.nan, np.float32)], 1)
         conf = np.concatenate([conf, np.zeros((len(pos), 6), np.float32)], 1)
-    rig = _tpose_rig(pos)
+    rig = tpose_rig(pos)
     mapping = resolve(load_preset("cmu_bvh"), rig)
     track = solve(pos, conf, m.fps, rig, mapping, root_mode="none")
     to_y = FRAMES["y_up"].T

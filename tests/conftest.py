@@ -1,7 +1,10 @@
 import os
+import sys
 import tempfile
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))  # the helper modules beside the tests (footage, mocap_fixture)
 
 SHARED_DATA = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
 

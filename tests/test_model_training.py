@@ -1,8 +1,4 @@
 """Tiny training runs, ONNX export parity for every lifter, and the runtime lifters on the result."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -10,7 +6,6 @@ torch = pytest.importorskip("torch")
 
 from video_mocap.models.train import Config, train  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
 from mocap_fixture import write_mocap  # noqa: E402
 
 TINY = {"single": dict(d=32, layers=1, heads=4), "mlp": dict(width=64, blocks=1), "tcn": dict(channels=32),

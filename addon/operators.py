@@ -1,0 +1,202 @@
+"""Operators: Capture from video (modal, off the UI thread), Retarget motion file / folder.
+
+Every operator also runs synchronously through ``bpy.ops`` from a script or in background mode
+(``execute``). Nothing in the scene changes until the work has succeeded; a failure or a cancel
+reports a clear message and leaves the scene as it was.
+"""
+from pathlib import Path
+
+import bpy
+
+from ..inference.pipeline import Cancelled, CaptureOptions, capture
+from ..retarget import blender_io
+from ..retarget.bvh import tpose_rig
+from .jobs import Job
+
+
+def _settings(context):
+    return context.scene.video_mocap
+
+
+def _options(s) -> CaptureOptions:
+    return CaptureOptions(lifter=s.lifter, device=s.device, complete=s.complete, threshold=s.threshold, smooth=s.smooth,
+                          fov=s.fov, start=s.frame_start, stop=s.frame_stop or None)
+
+
+def apply_capture(context, motion, video: str) -> blender_io.Report:
+    """Put a captured motion on the target armature (or a new one) as a new action; undoable as one step."""
+    s = _settings(context)
+    obj, created = s.armature, None
+    if obj is None:
+        m = motion.to_frame("blender")
+        pos, _, _ = blender_io.prepare(m)
+        created = obj = blender_io.create_armature(tpose_rig(pos), Path(video).stem + " rig")
+    try:
+        report = blender_io.retarget_motion(motion, obj, name=Path(video).stem, preset=s.preset, root_mode=s.root_mode,
+                                            fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+    except BaseException:
+        if created is not None:
+            data = created.data
+            bpy.data.objects.remove(created)
+            bpy.data.armatures.remove(data)
+        raise
+    s.detected = f"{report.preset}" + (f" (unmapped: {', '.join(report.unmapped)})" if report.unmapped else "")
+    if s.load_reference:
+        try:
+            clip = bpy.data.movieclips.load(bpy.path.abspath(video), check_existing=True)
+            clip.frame_start = 1 - s.frame_start
+        except RuntimeError:
+            pass  # a format Blender's own decoder lacks: the animation is still there
+    return report
+
+
+class VIDEO_MOCAP_OT_capture(bpy.types.Operator):
+    """Capture the person in the video and key their motion on the armature (Esc cancels)"""
+
+    bl_idname = "video_mocap.capture"
+    bl_label = "Capture from Video"
+    bl_options = {"REGISTER", "UNDO"}
+
+    _job = None
+    _timer = None
+
+    @classmethod
+    def poll(cls, context):
+        s = _settings(context)
+        return bool(s.video) and not s.running
+
+    def _check(self, context) -> str | None:
+        s = _settings(context)
+        path = Path(bpy.path.abspath(s.video))
+        if not path.is_file():
+            return f"No video file at {path}"
+        if s.armature is not None and s.armature.type != "ARMATURE":
+            return f"{s.armature.name} is not an armature"
+        return None
+
+    def execute(self, context):  # synchronous: scripts and background mode
+        problem = self._check(context)
+        if problem:
+            self.report({"ERROR"}, problem)
+            return {"CANCELLED"}
+        s = _settings(context)
+        try:
+            result = capture(bpy.path.abspath(s.video), _options(s))
+            report = apply_capture(context, result.motion, s.video)
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            s.status = f"Failed: {e}"
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        s.status = str(report)
+        self.report({"INFO"}, str(report))
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        problem = self._check(context)
+        if problem:
+            self.report({"ERROR"}, problem)
+            return {"CANCELLED"}
+        s = _settings(context)
+        self._job = Job(capture, bpy.path.abspath(s.video), _options(s))
+        s.running, s.progress, s.status = True, 0.0, "Starting..."
+        self._timer = context.window_manager.event_timer_add(0.2, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        s = _settings(context)
+        if event.type == "ESC" or not s.running:
+            self._job.cancel()
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        stage, done, total, fps = self._job.progress
+        s.progress = min(done / max(total, 1), 1.0)
+        s.status = f"{stage}: {done}/{total} frames, {fps:.1f} fps"
+        for area in context.screen.areas if context.screen else []:
+            area.tag_redraw()
+        if not self._job.done:
+            return {"RUNNING_MODAL"}
+        context.window_manager.event_timer_remove(self._timer)
+        s.running = False
+        if isinstance(self._job.error, Cancelled) or self._job.cancelled:
+            s.status = "Cancelled: nothing was changed"
+            self.report({"WARNING"}, s.status)
+            return {"CANCELLED"}
+        if self._job.error is not None:
+            s.status = f"Failed: {self._job.error}"
+            self.report({"ERROR"}, str(self._job.error))
+            return {"CANCELLED"}
+        try:
+            report = apply_capture(context, self._job.result.motion, s.video)
+        except Exception as e:  # noqa: BLE001
+            s.status = f"Failed: {e}"
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        s.status = str(report)
+        self.report({"INFO"}, str(report))
+        return {"FINISHED"}
+
+
+class VIDEO_MOCAP_OT_cancel(bpy.types.Operator):
+    """Stop the running capture"""
+
+    bl_idname = "video_mocap.cancel"
+    bl_label = "Cancel"
+
+    def execute(self, context):
+        _settings(context).running = False  # the modal operator sees it and cancels the job
+        return {"FINISHED"}
+
+
+class VIDEO_MOCAP_OT_retarget_file(bpy.types.Operator):
+    """Retarget an npz or BVH motion file onto the armature as a new action"""
+
+    bl_idname = "video_mocap.retarget_file"
+    bl_label = "Retarget Motion File"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        s = _settings(context)
+        obj = s.armature or context.object
+        path = Path(bpy.path.abspath(s.motion_file))
+        try:
+            if obj is None or obj.type != "ARMATURE":
+                raise ValueError("choose an armature to animate (the Armature field, or select one)")
+            if not path.is_file():
+                raise FileNotFoundError(f"no motion file at {path}")
+            report = blender_io.retarget_motion(blender_io.load_motion_file(path), obj, name=path.stem, preset=s.preset,
+                                                root_mode=s.root_mode, fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+        except Exception as e:  # noqa: BLE001
+            s.status = f"Failed: {e}"
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        s.status = str(report)
+        self.report({"INFO"}, str(report))
+        return {"FINISHED"}
+
+
+class VIDEO_MOCAP_OT_retarget_folder(bpy.types.Operator):
+    """Retarget every npz and BVH file of a folder onto the armature, one action per clip"""
+
+    bl_idname = "video_mocap.retarget_folder"
+    bl_label = "Retarget Folder"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        s = _settings(context)
+        obj = s.armature or context.object
+        folder = Path(bpy.path.abspath(s.motion_folder))
+        if obj is None or obj.type != "ARMATURE" or not folder.is_dir():
+            self.report({"ERROR"}, "choose an armature and an existing folder")
+            return {"CANCELLED"}
+        reports = blender_io.retarget_files([folder], [obj], preset=s.preset, root_mode=s.root_mode,
+                                            fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+        failed = [r for r in reports if r.error]
+        for r in reports:
+            print(r)
+        s.status = f"{len(reports) - len(failed)} clips retargeted, {len(failed)} failed (details in the console)"
+        self.report({"WARNING" if failed else "INFO"}, s.status)
+        return {"FINISHED"} if len(failed) < len(reports) else {"CANCELLED"}
+
+
+CLASSES = (VIDEO_MOCAP_OT_capture, VIDEO_MOCAP_OT_cancel, VIDEO_MOCAP_OT_retarget_file, VIDEO_MOCAP_OT_retarget_folder)

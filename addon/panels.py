@@ -1,0 +1,66 @@
+"""The sidebar tab (3D viewport, N panel, "Mocap"): Capture from video, Retarget motion file."""
+import bpy
+
+
+class _Panel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Mocap"
+
+
+class VIDEO_MOCAP_PT_capture(_Panel, bpy.types.Panel):
+    bl_label = "Capture from Video"
+
+    def draw(self, context):
+        s = context.scene.video_mocap
+        col = self.layout.column()
+        col.prop(s, "video")
+        row = col.row(align=True)
+        row.prop(s, "frame_start")
+        row.prop(s, "frame_stop")
+        col.prop(s, "lifter")
+        col.prop(s, "device")
+        row = col.row(align=True)
+        row.prop(s, "complete")
+        sub = row.row()
+        sub.enabled = s.complete
+        sub.prop(s, "threshold")
+        col.prop(s, "smooth")
+        col.prop(s, "fov")
+        col.separator()
+        col.prop(s, "armature", text="Target")
+        if s.armature is None:
+            col.label(text="No armature: a new one will be created", icon="INFO")
+        col.prop(s, "preset")
+        if s.detected:
+            col.label(text=f"Detected: {s.detected}")
+        col.prop(s, "root_mode")
+        row = col.row(align=True)
+        row.prop(s, "fix_feet")
+        row.prop(s, "pin_feet")
+        col.prop(s, "load_reference")
+        col.separator()
+        if s.running:
+            col.progress(factor=s.progress, text=s.status)
+            col.operator("video_mocap.cancel", icon="CANCEL")
+        else:
+            col.operator("video_mocap.capture", icon="RENDER_ANIMATION")
+            if s.status:
+                col.label(text=s.status)
+
+
+class VIDEO_MOCAP_PT_retarget(_Panel, bpy.types.Panel):
+    bl_label = "Retarget Motion File"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.video_mocap
+        col = self.layout.column()
+        col.prop(s, "motion_file")
+        col.operator("video_mocap.retarget_file", icon="ARMATURE_DATA")
+        col.separator()
+        col.prop(s, "motion_folder")
+        col.operator("video_mocap.retarget_folder", icon="FILE_FOLDER")
+
+
+CLASSES = (VIDEO_MOCAP_PT_capture, VIDEO_MOCAP_PT_retarget)

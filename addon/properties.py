@@ -1,0 +1,63 @@
+"""The add-on's settings, stored on the scene (``scene.video_mocap``)."""
+import bpy
+
+from ..retarget.presets import known_presets, load_preset
+
+
+def _armature_poll(self, obj):
+    return obj.type == "ARMATURE"
+
+
+def _preset_items(self, context):
+    return [("auto", "Auto-detect", "Recognise the rig from its bone names")] + [
+        (name, load_preset(name).get("label", name), load_preset(name).get("description", "")) for name in known_presets()]
+
+
+def _device_items(self, context):
+    from ..inference.runtime import available_providers
+
+    have = available_providers()
+    gpu = "CUDAExecutionProvider" in have
+    return [("auto", "Auto", f"GPU when available ({'CUDA found' if gpu else 'no CUDA: CPU'})"),
+            ("cpu", "CPU", "Always the CPU"),
+            ("cuda", "GPU (CUDA)" if gpu else "GPU (not available)", "onnxruntime-gpu with CUDA")]
+
+
+LIFTERS = [("mpm", "Temporal (MPM)", "Masked pose modelling over 27-frame windows: smooth, fills occlusions"),
+           ("single", "Single frame", "Each frame on its own: fastest, more jitter")]
+ROOT_MODES = [("hips", "On the hips", "All body translation on the hips bone"),
+              ("root", "Root motion", "Ground-plane motion on the root bone, height on the hips (game engines)"),
+              ("in_place", "In place", "Only the height changes"),
+              ("none", "None", "No translation")]
+
+
+class VideoMocapSettings(bpy.types.PropertyGroup):
+    video: bpy.props.StringProperty(name="Video", subtype="FILE_PATH", description="The footage to capture")
+    frame_start: bpy.props.IntProperty(name="First Frame", default=0, min=0, description="First video frame to use")
+    frame_stop: bpy.props.IntProperty(name="Last Frame", default=0, min=0, description="Video frame to stop before (0: the end)")
+    lifter: bpy.props.EnumProperty(name="Lifter", items=LIFTERS, default="mpm")
+    device: bpy.props.EnumProperty(name="Device", items=_device_items)
+    complete: bpy.props.BoolProperty(name="Fill Occluded Joints", default=True,
+                                     description="Joints the detector barely sees are masked and filled by MPM")
+    threshold: bpy.props.FloatProperty(name="Threshold", default=0.3, min=0.0, max=1.0,
+                                       description="Confidence below which a joint is filled")
+    smooth: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR")
+    fov: bpy.props.FloatProperty(name="Field of View", default=60.0, min=10.0, max=170.0,
+                                 description="Horizontal field of view of the camera that filmed the clip (degrees)")
+    armature: bpy.props.PointerProperty(name="Armature", type=bpy.types.Object, poll=_armature_poll,
+                                        description="The rig to animate (empty: create a new armature)")
+    preset: bpy.props.EnumProperty(name="Rig Preset", items=_preset_items)
+    root_mode: bpy.props.EnumProperty(name="Root", items=ROOT_MODES, default="hips")
+    fix_feet: bpy.props.BoolProperty(name="Remove Foot Sliding", default=True)
+    pin_feet: bpy.props.BoolProperty(name="Pin Feet (IK)", default=False)
+    load_reference: bpy.props.BoolProperty(name="Video as Reference", default=True,
+                                           description="Load the clip as a movie clip for comparison")
+    motion_file: bpy.props.StringProperty(name="Motion File", subtype="FILE_PATH", description="An npz or BVH file")
+    motion_folder: bpy.props.StringProperty(name="Folder", subtype="DIR_PATH", description="Every npz and BVH file in it")
+    limbs: bpy.props.EnumProperty(name="Limbs", options={"ENUM_FLAG"}, items=[
+        ("l_arm", "Left Arm", ""), ("r_arm", "Right Arm", ""), ("l_leg", "Left Leg", ""), ("r_leg", "Right Leg", "")])
+    # Job state shown in the panel.
+    status: bpy.props.StringProperty(name="Status", default="")
+    progress: bpy.props.FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    running: bpy.props.BoolProperty(default=False)
+    detected: bpy.props.StringProperty(default="")

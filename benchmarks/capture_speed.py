@@ -1,0 +1,83 @@
+"""Capture speed on this machine: per-stage and end-to-end fps for a 720p single-person clip, ms per
+frame for lifting and completion, peak memory. Prints figures; not a test.
+
+    python benchmarks/capture_speed.py [--frames 300] [--device auto]
+"""
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PHOTO = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
+
+
+def make_clip(path: Path, frames: int) -> Path:
+    img = cv2.resize(cv2.imread(PHOTO), (1280, 720))
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (1280, 720))
+    for t in range(frames):
+        m = np.float32([[1, 0, 20 * np.sin(t / 15)], [0, 1, 6 * np.cos(t / 11)]])
+        vw.write(cv2.warpAffine(img, m, (1280, 720), borderMode=cv2.BORDER_REFLECT))
+    vw.release()
+    return path
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--device", default="auto")
+    a = p.parse_args()
+    from video_mocap.inference.detector import BlazePose, Tracker
+    from video_mocap.inference.lifters import FrameLifter, WindowLifter
+    from video_mocap.inference.pipeline import CaptureOptions, capture
+    from video_mocap.inference.video import frames
+    from video_mocap.inference.weights import weight_path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_clip(Path(tmp) / "clip720.mp4", a.frames)
+        t0 = time.perf_counter()
+        decoded = sum(1 for _ in frames(clip))
+        decode_fps = decoded / (time.perf_counter() - t0)
+        model = BlazePose(a.device)
+        imgs = [rgb for _, _, rgb in frames(clip, 0, 60)]
+        t0 = time.perf_counter()
+        for img in imgs[:20]:
+            model.detect(img)
+        det_ms = (time.perf_counter() - t0) / 20 * 1000
+        tracker = Tracker(model)
+        tracker(imgs[0])
+        t0 = time.perf_counter()
+        for img in imgs[1:]:
+            tracker(img)
+        track_ms = (time.perf_counter() - t0) / (len(imgs) - 1) * 1000
+        rng = np.random.default_rng(0)
+        px, conf = rng.uniform(300, 700, (3000, 17, 2)).astype(np.float32), np.ones((3000, 17), np.float32)
+        lift = {}
+        for name, lifter in (("single", FrameLifter(weight_path("single"), a.device)), ("mpm", WindowLifter(weight_path("mpm"), a.device))):
+            lifter.lift(px[:100], conf[:100])
+            t0 = time.perf_counter()
+            out = lifter.lift(px, conf)
+            lift[name] = (time.perf_counter() - t0) / len(px) * 1000
+        known = np.ones((3000, 17), bool)
+        known[:, 11:14] = False
+        t0 = time.perf_counter()
+        lifter.complete(out, known)
+        complete_ms = (time.perf_counter() - t0) / len(px) * 1000
+        t0 = time.perf_counter()
+        result = capture(clip, CaptureOptions(lifter="mpm", device=a.device))
+        total = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"720p clip, {a.frames} frames, provider {model.provider}")
+    print(f"  decode {decode_fps:.0f} fps; detector {det_ms:.1f} ms; tracking (landmarks + crop) {track_ms:.1f} ms "
+          f"= {1000 / track_ms:.1f} fps")
+    print(f"  lifting: single {lift['single']:.3f} ms/frame, mpm {lift['mpm']:.3f} ms/frame (stride 9); "
+          f"mpm 3D completion {complete_ms:.3f} ms/frame")
+    print(f"  end to end (capture API, mpm): {a.frames / total:.1f} fps ({total:.1f} s); peak RSS {peak:.0f} MB; "
+          f"detector runs {result.motion.meta['detector_runs']}")
+
+
+if __name__ == "__main__":
+    main()

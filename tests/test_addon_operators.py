@@ -1,0 +1,95 @@
+"""The add-on's operators in headless Blender, run the way a script runs them (bpy.ops, synchronously)."""
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+import video_mocap  # noqa: E402
+from video_mocap.retarget import blender_io  # noqa: E402
+
+from footage import write_clip  # noqa: E402
+
+
+@pytest.fixture
+def scene(tmp_path):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    video_mocap.register()
+    yield bpy.context.scene
+    video_mocap.unregister()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return write_clip(tmp_path_factory.mktemp("op") / "kick.mp4", frames=20)
+
+
+def _mixamo():
+    from video_mocap.models.assets import load_rig
+
+    return blender_io.create_armature(load_rig("mixamo"), "Mixamo")
+
+
+def test_capture_onto_a_new_armature(scene, clip):
+    s = scene.video_mocap
+    s.video, s.lifter, s.device = str(clip), "single", "cpu"
+    assert bpy.ops.video_mocap.capture() == {"FINISHED"}
+    rig = bpy.data.objects["kick rig"]
+    assert rig.type == "ARMATURE" and rig.animation_data.action.name == "kick"
+    assert s.detected.startswith("cmu_bvh") and "20 frames" in s.status
+    assert "kick.mp4" in bpy.data.movieclips
+
+
+def test_capture_onto_a_mixamo_rig_moves_hands_and_feet(scene, clip):
+    rig = _mixamo()
+    s = scene.video_mocap
+    s.video, s.lifter, s.device, s.armature, s.load_reference = str(clip), "single", "cpu", rig, False
+    assert bpy.ops.video_mocap.capture() == {"FINISHED"}
+    assert s.detected.startswith("mixamo")
+    rest = {b: rig.data.bones[b].tail_local.copy() for b in ("mixamorig:LeftHand", "mixamorig:RightFoot")}
+    scene.frame_set(10)
+    for b, r in rest.items():
+        assert (rig.pose.bones[b].tail - r).length > 0.05, f"{b} moved away from the rest pose"
+
+
+def test_bad_inputs_leave_the_scene_unchanged(scene, clip, tmp_path):
+    s = scene.video_mocap
+    before = (set(bpy.data.objects.keys()), set(bpy.data.actions.keys()))
+    s.video = str(tmp_path / "nothing.mp4")
+    with pytest.raises(RuntimeError, match="No video file"):
+        bpy.ops.video_mocap.capture()
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x01" * 500)
+    s.video = str(corrupt)
+    with pytest.raises(RuntimeError, match="cannot open|no frame"):
+        bpy.ops.video_mocap.capture()
+    # A non-humanoid armature.
+    data = bpy.data.armatures.new("Chain")
+    chain = bpy.data.objects.new("Chain", data)
+    scene.collection.objects.link(chain)
+    bpy.context.view_layer.objects.active = chain
+    bpy.ops.object.mode_set(mode="EDIT")
+    for i in range(3):
+        eb = data.edit_bones.new(f"B{i}")
+        eb.head, eb.tail = (0, 0, i), (0, 0, i + 1)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    before = (set(bpy.data.objects.keys()), set(bpy.data.actions.keys()))
+    s.video, s.armature, s.lifter, s.device = str(clip), chain, "single", "cpu"
+    with pytest.raises(RuntimeError, match="does not look humanoid"):
+        bpy.ops.video_mocap.capture()
+    assert (set(bpy.data.objects.keys()), set(bpy.data.actions.keys())) == before
+    # No armature for a motion file.
+    s.armature, s.motion_file = None, str(tmp_path / "none.npz")
+    bpy.context.view_layer.objects.active = None
+    with pytest.raises(RuntimeError, match="choose an armature"):
+        bpy.ops.video_mocap.retarget_file()
+
+
+def test_retarget_file_operator(scene, tmp_path, clip):
+    from video_mocap.inference.pipeline import CaptureOptions, capture
+
+    capture(clip, CaptureOptions(lifter="single", device="cpu")).motion.save(tmp_path / "take.npz")
+    rig = _mixamo()
+    s = scene.video_mocap
+    s.armature, s.motion_file = rig, str(tmp_path / "take.npz")
+    assert bpy.ops.video_mocap.retarget_file() == {"FINISHED"}
+    assert rig.animation_data.action.name == "take"
