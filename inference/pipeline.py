@@ -89,7 +89,10 @@ def place_in_camera(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, f: fl
     z = f * s3 / s2
     good = np.isfinite(z) & (z > 0.3) & (z < 100)
     z = np.interp(np.arange(len(z)), np.flatnonzero(good), z[good]) if good.any() else np.full(len(z), 4.0)
-    z = filters.butterworth(z, 10.0, cutoff=1.0) if len(z) > 8 else z  # depth is noisy frame to frame
+    if len(z) > 8:  # depth from size is noisy frame to frame: a running median, then a gentle low-pass
+        padded = np.pad(z, 4, mode="reflect")
+        z = np.median(np.lib.stride_tricks.sliding_window_view(padded, 9), axis=1)
+        z = filters.butterworth(z, 10.0, cutoff=1.0)
     uv = pixels[:, 0] - c
     return np.column_stack([uv[:, 0] * z / f, uv[:, 1] * z / f, z])
 
