@@ -145,6 +145,9 @@ class Motion:
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez_compressed(f, **arrays)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; a user's file should not be
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)

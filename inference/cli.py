@@ -47,7 +47,7 @@ def _capture(args: argparse.Namespace) -> int:
     from .pipeline import CaptureOptions, capture
 
     out = Path(args.output)
-    targets = [out] + [Path(p) for p in (args.bvh, args.preview) if p]
+    targets = [out] + [Path(p) for p in (args.bvh, args.preview, args.blend) if p]
     clash = [str(p) for p in targets if p.exists()]
     if clash and not args.force:
         print(f"error: {', '.join(clash)} already exist(s); pass --force to replace", file=sys.stderr)
@@ -65,6 +65,10 @@ def _capture(args: argparse.Namespace) -> int:
         from .preview import write_preview
 
         written.append(write_preview(args.video, result, args.preview, overwrite=args.force))
+    if args.blend:
+        from ..retarget.blender_io import write_blend  # needs the bpy wheel: pip install -e '.[blender]'
+
+        written.append(write_blend(m, args.blend, args.video, overwrite=args.force))
     meta = m.meta
     print(f"{len(m)} frames at {m.fps:g} fps; tracking {meta['tracking_fps']} fps on {meta['provider']}, "
           f"lifting ({meta['lifter']}) {meta['lift_ms_per_frame']} ms/frame; frames without a person: "
@@ -93,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--stop", type=int, help="frame to stop before")
     cap.add_argument("--bvh", help="also write a BVH file")
     cap.add_argument("--preview", help="also write a preview video (frames + 2D keypoints beside the 3D skeleton)")
+    cap.add_argument("--blend", help="also write a .blend: a rig with the action and the clip as reference (needs bpy)")
     cap.add_argument("--force", action="store_true", help="replace existing output files")
     cap.add_argument("-q", "--quiet", action="store_true")
     cap.set_defaults(run=_capture)

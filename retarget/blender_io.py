@@ -9,6 +9,7 @@ written and puts the previous action back.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -283,3 +284,46 @@ def retarget_files(paths, armatures, **options) -> list[Report]:
 
 def report_json(reports: list[Report]) -> str:
     return json.dumps([asdict(r) for r in reports], indent=2)
+
+
+def write_blend(motion: Motion, path: str | Path, video: str | None = None, overwrite: bool = False) -> Path:
+    """A new .blend with a rig carrying the motion as an action, the clip as a movie-clip reference
+    (and camera background), and the frame range set: what the README's main command writes."""
+    from .bvh import tpose_rig
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass --force to replace it")
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps = max(1, round(motion.fps))
+    pos, _, _ = prepare(motion)
+    name = Path(str(motion.meta.get("source", "motion"))).stem
+    rig = create_armature(tpose_rig(pos), f"{name} rig")
+    report = retarget_motion(motion, rig, name=name)
+    scene.frame_start, scene.frame_end = 1, len(motion)
+    cam_data = bpy.data.cameras.new("Camera")
+    cam = bpy.data.objects.new("Camera", cam_data)
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+    if motion.intrinsics is not None and motion.image_size:
+        w, h = motion.image_size
+        scene.render.resolution_x, scene.render.resolution_y = w, h
+        cam_data.sensor_fit = "HORIZONTAL"
+        cam_data.lens = float(motion.intrinsics[0, 0]) / w * cam_data.sensor_width
+    # The capture's world has the camera at the origin looking along +Y, level (see inference/pipeline.py).
+    cam.location = (0.0, 0.0, float(np.nanmedian(pos[:, 0, 2])) if np.isfinite(pos[:, 0, 2]).any() else 1.0)
+    cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
+    if video:
+        try:
+            clip = bpy.data.movieclips.load(str(Path(video).resolve()))
+            cam_data.show_background_images = True
+            bg = cam_data.background_images.new()
+            bg.source, bg.clip = "MOVIE_CLIP", clip
+        except RuntimeError:
+            pass  # Blender's decoder cannot read it: the animation is still saved
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".part.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), check_existing=False)
+    os.replace(tmp, path)
+    return path

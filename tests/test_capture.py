@@ -73,9 +73,15 @@ def test_capture_end_to_end(clip, tmp_path):
 def test_cli_writes_motion_bvh_and_preview(clip, tmp_path):
     out = tmp_path / "m.npz"
     args = [str(clip), "-o", str(out), "--lifter", "single", "--device", "cpu", "--bvh", str(tmp_path / "m.bvh"),
-            "--preview", str(tmp_path / "m.mp4"), "-q"]
+            "--preview", str(tmp_path / "m.mp4"), "--blend", str(tmp_path / "m.blend"), "-q"]
     assert main(["capture"] + args) == 0
     assert len(Motion.load(out)) == 30
+    import bpy
+
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "m.blend"))
+    rig = bpy.data.objects["pan rig"]
+    assert rig.animation_data.action.name == "pan" and bpy.context.scene.frame_end == 30
+    assert bpy.data.movieclips and bpy.context.scene.camera.data.background_images[0].clip is not None
     cap = cv2.VideoCapture(str(tmp_path / "m.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
     assert (tmp_path / "m.bvh").read_text().startswith("HIERARCHY")
