@@ -115,6 +115,7 @@ class Capture:
     motion: Motion
     pixels: np.ndarray
     start: int
+    camera: np.ndarray  # (T, 23, 3) pelvis-relative joints in camera axes (x right, y down, z forward), metres
 
 
 def capture(video: str | Path, opts: CaptureOptions | None = None,
@@ -204,4 +205,4 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     progress("done", 1, 1, track_fps)
     motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=mapping.target, frame="blender",
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta)
-    return Capture(motion, pixels, opts.start)
+    return Capture(motion, pixels, opts.start, cam - root[:, None])

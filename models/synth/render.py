@@ -1,0 +1,181 @@
+"""Render a clip of the MakeHuman character performing mocap, with exact ground truth.
+
+    python -m video_mocap.models.synth.render OUT_DIR [--clip 16_01] [--seconds 4] [--size 640 360]
+
+Writes OUT_DIR/NAME.mp4 and OUT_DIR/NAME_gt.npz: canonical joints (h36m17_ext) of the rendered rig in
+world (Blender frame, metres) and camera (OpenCV axes) space, their 2D projections, intrinsics,
+extrinsics and fps. The motion goes onto the character with the project's own retarget module; the
+ground truth is read back from the posed rig, so it is exact for what is on screen.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import bpy
+import cv2
+import numpy as np
+
+from ...motion import Motion
+from ...retarget import blender_io
+from ...retarget.presets import detect
+from ...retarget.solver import posed_joints
+from ...skeleton import load_skeleton
+from ..data import HELD_OUT
+from .character import build
+
+SK = load_skeleton("h36m17_ext")
+
+
+def load_clip(data: str, name: str, seconds: float, fps: float) -> Motion:
+    """A clip of the shared mocap file (held-out subjects only) as a motion at ``fps``."""
+    with np.load(data) as d:
+        names = list(d["clip_name"])
+        if name not in names:
+            raise KeyError(f"no clip {name!r} in {data}")
+        c = names.index(name)
+        if str(d["clip_subject"][c]) not in HELD_OUT["test"] + HELD_OUT["val"]:
+            raise ValueError(f"{name} is from a training subject; render held-out subjects only")
+        a, b = d["clip_start"][c], d["clip_start"][c + 1]
+        step = d["fps"] / fps
+        idx = np.arange(a, b, step).astype(int)[: int(seconds * fps)]
+        j = np.full((len(idx), 23, 3), np.nan, np.float32)
+        j[:, :17] = d["joints_rel"][idx]
+        e = d["extra_rel"][idx].astype(np.float32)
+        j[:, [SK.index("l_toe"), SK.index("r_toe"), SK.index("l_handtip"), SK.index("r_handtip")]] = e
+        root = d["root"][idx] - [0, d["clip_floor_y"][c], 0]
+    conf = np.isfinite(j).all(-1).astype(np.float32)
+    return Motion(joints=j, confidence=conf, fps=fps, skeleton=SK, frame="y_up", root=root, meta={"source": name})
+
+
+def setup_scene(size: tuple[int, int], floor_z: float, rng: np.random.Generator, samples: int = 6) -> None:
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = samples
+    scene.cycles.use_denoising = False
+    scene.render.resolution_x, scene.render.resolution_y = size
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.use_persistent_data = True
+    world = bpy.data.worlds.new("World")
+    world.use_nodes = True
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (*rng.uniform(0.3, 0.6, 3), 1)
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
+    scene.world = world
+    for name, loc, scale, rgb in (("Floor", (0, 0, floor_z), (30, 30, 1), rng.uniform(0.25, 0.6, 3)),
+                                  ("Backdrop", (0, 8, floor_z + 5), (30, 1, 10), rng.uniform(0.3, 0.8, 3))):
+        bpy.ops.mesh.primitive_plane_add(size=1, location=loc)
+        obj = bpy.context.object
+        obj.name = name
+        obj.scale = scale
+        if name == "Backdrop":
+            obj.rotation_euler = (np.pi / 2, 0, 0)
+        mat = bpy.data.materials.new(name)
+        mat.use_nodes = True
+        mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (*rgb, 1)
+        obj.data.materials.append(mat)
+    sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
+    sun.data.energy = float(rng.uniform(2.5, 4.0))
+    sun.rotation_euler = (np.radians(rng.uniform(30, 55)), 0, np.radians(rng.uniform(-60, 60)))
+    scene.collection.objects.link(sun)
+
+
+def add_camera(target: np.ndarray, size: tuple[int, int], rng: np.random.Generator, distance=(3.2, 4.5)) -> bpy.types.Object:
+    """A static camera in front of the performer at a random height, distance, azimuth and lens."""
+    cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    bpy.context.scene.collection.objects.link(cam)
+    bpy.context.scene.camera = cam
+    az = np.radians(rng.uniform(-35, 35))
+    d = rng.uniform(*distance)
+    height = rng.uniform(1.0, 1.8)
+    cam.location = (target[0] + d * np.sin(az), target[1] - d * np.cos(az), height)
+    cam.data.sensor_fit = "HORIZONTAL"
+    cam.data.lens = float(rng.uniform(28, 40)) * (size[0] / size[1] / (16 / 9)) ** 0.5
+    look = np.array([target[0], target[1], target[2] * 0.9]) - np.array(cam.location)
+    pitch = np.arctan2(look[2], np.hypot(look[0], look[1]))
+    yaw = np.arctan2(look[1], look[0])
+    cam.rotation_euler = (np.pi / 2 + pitch, 0, yaw - np.pi / 2)
+    return cam
+
+
+def camera_matrices(cam: bpy.types.Object, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intrinsics K and world -> OpenCV-camera rotation R and translation t."""
+    w, h = size
+    f = cam.data.lens / cam.data.sensor_width * w
+    K = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]])
+    m = np.array(cam.matrix_world)
+    r_bl = m[:3, :3].T  # world -> Blender camera (x right, y up, looking down -z)
+    R = np.diag([1, -1, -1]) @ r_bl  # -> OpenCV (y down, z forward)
+    t = -R @ m[:3, 3]
+    return K, R, t
+
+
+def render(out_dir: str | Path, clip: str = "16_01", data: str = "../shared/data/cmu_positions.npz", seconds: float = 4.0,
+           fps: float = 25.0, size: tuple[int, int] = (640, 360), seed: int = 0, samples: int = 6) -> tuple[Path, Path]:
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps = int(fps)
+    arm = build("Human", shirt=tuple(rng.uniform(0.05, 0.8, 3)), trousers=tuple(rng.uniform(0.05, 0.4, 3)))
+    motion = load_clip(data, clip, seconds, fps)
+    report = blender_io.retarget_motion(motion, arm, name=clip, fix_feet=False)
+    rig = blender_io.read_rig(arm)
+    mapping, _ = detect(rig)
+    n = len(motion)
+    scene.frame_start, scene.frame_end = 1, n
+    # Ground truth: the posed rig, frame by frame.
+    heads, tails, rots = (np.zeros((n, len(rig), 3)), np.zeros((n, len(rig), 3)), np.zeros((n, len(rig), 3, 3)))
+    mw = np.array(arm.matrix_world)
+    for t in range(n):
+        scene.frame_set(t + 1)
+        for i, name in enumerate(rig.names):
+            pb = arm.pose.bones[name]
+            heads[t, i] = mw[:3, :3] @ np.array(pb.head) + mw[:3, 3]
+            tails[t, i] = mw[:3, :3] @ np.array(pb.tail) + mw[:3, 3]
+            rots[t, i] = mw[:3, :3] @ np.array(pb.matrix.to_3x3())
+    world = posed_joints(rig, mapping, heads, tails, rots)
+    floor = float(np.nanmin(world[:, [3, 6, 17, 18, 19, 20], 2])) - 0.06
+    setup_scene(size, floor, rng, samples)
+    cam = add_camera(np.nanmedian(world[:, 0], axis=0), size, rng)
+    bpy.context.view_layer.update()  # matrix_world is stale until the depsgraph runs
+    K, R, tr = camera_matrices(cam, size)
+    cam_pts = world @ R.T + tr
+    uv = cam_pts[..., :2] / cam_pts[..., 2:] @ K[:2, :2].T + K[:2, 2]
+    video = out_dir / f"{clip}.mp4"
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        for t in range(n):
+            scene.frame_set(t + 1)
+            scene.render.filepath = os.path.join(tmp, "f.png")
+            bpy.ops.render.render(write_still=True)
+            writer.write(cv2.imread(os.path.join(tmp, "f.png")))
+        writer.release()
+    gt = out_dir / f"{clip}_gt.npz"
+    np.savez_compressed(gt, joints_world=world.astype(np.float32), joints_cam=cam_pts.astype(np.float32),
+                        uv=uv.astype(np.float32), K=K, R=R, t=tr, fps=fps, image_size=np.array(size),
+                        joint_names=np.array(SK.names), frame="blender", clip=clip, seed=seed,
+                        retarget=str(report))
+    return video, gt
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out_dir")
+    p.add_argument("--clip", default="16_01")
+    p.add_argument("--data", default="../shared/data/cmu_positions.npz")
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--fps", type=float, default=25.0)
+    p.add_argument("--size", type=int, nargs=2, default=(640, 360))
+    p.add_argument("--samples", type=int, default=6)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    print(*render(a.out_dir, a.clip, a.data, a.seconds, a.fps, tuple(a.size), a.seed, a.samples))
+
+
+if __name__ == "__main__":
+    main()
