@@ -23,6 +23,20 @@ def _options(s) -> CaptureOptions:
                           fov=s.fov, start=s.frame_start, stop=s.frame_stop or None)
 
 
+def _outcome(op, s, work) -> set:
+    """Run ``work()`` (it returns a message): show the message, or the error, in the panel and the
+    status bar. Errors leave the scene as it was (the work undoes itself)."""
+    try:
+        message = str(work())
+    except Exception as e:  # noqa: BLE001 - shown to the user
+        s.status = f"Failed: {e}"
+        op.report({"ERROR"}, str(e))
+        return {"CANCELLED"}
+    s.status = message
+    op.report({"INFO"}, message)
+    return {"FINISHED"}
+
+
 def apply_capture(context, motion, video: str) -> blender_io.Report:
     """Put a captured motion on the target armature (or a new one) as a new action; undoable as one step."""
     s = _settings(context)
@@ -80,16 +94,7 @@ class VIDEO_MOCAP_OT_capture(bpy.types.Operator):
             self.report({"ERROR"}, problem)
             return {"CANCELLED"}
         s = _settings(context)
-        try:
-            result = capture(bpy.path.abspath(s.video), _options(s))
-            report = apply_capture(context, result.motion, s.video)
-        except Exception as e:  # noqa: BLE001 - shown to the user
-            s.status = f"Failed: {e}"
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
-        s.status = str(report)
-        self.report({"INFO"}, str(report))
-        return {"FINISHED"}
+        return _outcome(self, s, lambda: apply_capture(context, capture(bpy.path.abspath(s.video), _options(s)).motion, s.video))
 
     def invoke(self, context, event):
         problem = self._check(context)
@@ -126,15 +131,7 @@ class VIDEO_MOCAP_OT_capture(bpy.types.Operator):
             s.status = f"Failed: {self._job.error}"
             self.report({"ERROR"}, str(self._job.error))
             return {"CANCELLED"}
-        try:
-            report = apply_capture(context, self._job.result.motion, s.video)
-        except Exception as e:  # noqa: BLE001
-            s.status = f"Failed: {e}"
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
-        s.status = str(report)
-        self.report({"INFO"}, str(report))
-        return {"FINISHED"}
+        return _outcome(self, s, lambda: apply_capture(context, self._job.result.motion, s.video))
 
 
 class VIDEO_MOCAP_OT_cancel(bpy.types.Operator):
@@ -159,20 +156,16 @@ class VIDEO_MOCAP_OT_retarget_file(bpy.types.Operator):
         s = _settings(context)
         obj = s.armature or context.object
         path = Path(bpy.path.abspath(s.motion_file))
-        try:
+
+        def work():
             if obj is None or obj.type != "ARMATURE":
                 raise ValueError("choose an armature to animate (the Armature field, or select one)")
             if not path.is_file():
                 raise FileNotFoundError(f"no motion file at {path}")
-            report = blender_io.retarget_motion(blender_io.load_motion_file(path), obj, name=path.stem, preset=s.preset,
-                                                root_mode=s.root_mode, fix_feet=s.fix_feet, pin_feet=s.pin_feet)
-        except Exception as e:  # noqa: BLE001
-            s.status = f"Failed: {e}"
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
-        s.status = str(report)
-        self.report({"INFO"}, str(report))
-        return {"FINISHED"}
+            return blender_io.retarget_motion(blender_io.load_motion_file(path), obj, name=path.stem, preset=s.preset,
+                                              root_mode=s.root_mode, fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+
+        return _outcome(self, s, work)
 
 
 class VIDEO_MOCAP_OT_retarget_folder(bpy.types.Operator):
@@ -199,4 +192,26 @@ class VIDEO_MOCAP_OT_retarget_folder(bpy.types.Operator):
         return {"FINISHED"} if len(failed) < len(reports) else {"CANCELLED"}
 
 
-CLASSES = (VIDEO_MOCAP_OT_capture, VIDEO_MOCAP_OT_cancel, VIDEO_MOCAP_OT_retarget_file, VIDEO_MOCAP_OT_retarget_folder)
+class VIDEO_MOCAP_OT_complete_limbs(bpy.types.Operator):
+    """Rebuild the chosen limbs (or the ones with no animation) of the active armature's action with MPM
+    3D completion, as a new action"""
+
+    bl_idname = "video_mocap.complete_limbs"
+    bl_label = "Complete Missing Limbs"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        s = _settings(context)
+        obj = context.object
+
+        def work():
+            if obj is None or obj.type != "ARMATURE":
+                raise ValueError("select the armature whose action has missing limbs")
+            frames = range(s.complete_start, s.complete_end + 1) if s.complete_end > s.complete_start else None
+            action, limbs = blender_io.complete_action(obj, sorted(s.limbs) or None, frames, device=s.device)
+            return f"Rebuilt {', '.join(limbs)} in a new action {action.name!r}"
+
+        return _outcome(self, s, work)
+
+
+CLASSES = (VIDEO_MOCAP_OT_capture, VIDEO_MOCAP_OT_complete_limbs, VIDEO_MOCAP_OT_cancel, VIDEO_MOCAP_OT_retarget_file, VIDEO_MOCAP_OT_retarget_folder)

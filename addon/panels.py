@@ -63,4 +63,21 @@ class VIDEO_MOCAP_PT_retarget(_Panel, bpy.types.Panel):
         col.operator("video_mocap.retarget_folder", icon="FILE_FOLDER")
 
 
-CLASSES = (VIDEO_MOCAP_PT_capture, VIDEO_MOCAP_PT_retarget)
+class VIDEO_MOCAP_PT_complete(_Panel, bpy.types.Panel):
+    bl_label = "Complete Missing Limbs"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.video_mocap
+        col = self.layout.column()
+        obj = context.object
+        col.label(text=f"Action: {obj.animation_data.action.name}" if obj and obj.animation_data and obj.animation_data.action
+                  else "Select an armature with an action", icon="ACTION")
+        col.prop(s, "limbs")
+        row = col.row(align=True)
+        row.prop(s, "complete_start")
+        row.prop(s, "complete_end")
+        col.operator("video_mocap.complete_limbs", icon="MOD_ARMATURE")
+
+
+CLASSES = (VIDEO_MOCAP_PT_capture, VIDEO_MOCAP_PT_complete, VIDEO_MOCAP_PT_retarget)

@@ -55,7 +55,10 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
     motion_file: bpy.props.StringProperty(name="Motion File", subtype="FILE_PATH", description="An npz or BVH file")
     motion_folder: bpy.props.StringProperty(name="Folder", subtype="DIR_PATH", description="Every npz and BVH file in it")
     limbs: bpy.props.EnumProperty(name="Limbs", options={"ENUM_FLAG"}, items=[
-        ("l_arm", "Left Arm", ""), ("r_arm", "Right Arm", ""), ("l_leg", "Left Leg", ""), ("r_leg", "Right Leg", "")])
+        ("l_arm", "Left Arm", ""), ("r_arm", "Right Arm", ""), ("l_leg", "Left Leg", ""), ("r_leg", "Right Leg", "")],
+        description="Limbs to rebuild (none chosen: the ones without animation)")
+    complete_start: bpy.props.IntProperty(name="Start", default=0, description="First frame (0 and 0: the whole action)")
+    complete_end: bpy.props.IntProperty(name="End", default=0)
     # Job state shown in the panel.
     status: bpy.props.StringProperty(name="Status", default="")
     progress: bpy.props.FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")

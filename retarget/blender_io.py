@@ -327,3 +327,111 @@ def write_blend(motion: Motion, path: str | Path, video: str | None = None, over
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp), check_existing=False)
     os.replace(tmp, path)
     return path
+
+
+# -- Complete missing limbs -------------------------------------------------------------------------
+LIMB_ROLES = {"l_arm": ("upper_arm.L", "forearm.L", "hand.L"), "r_arm": ("upper_arm.R", "forearm.R", "hand.R"),
+              "l_leg": ("thigh.L", "shin.L", "foot.L"), "r_leg": ("thigh.R", "shin.R", "foot.R")}
+
+
+def _curves(action: bpy.types.Action, obj: bpy.types.Object):
+    """The F-curves of ``action`` that animate ``obj`` (any Blender version)."""
+    if not LAYERED:
+        return list(action.fcurves)
+    from bpy_extras.anim_utils import action_get_channelbag_for_slot
+
+    slot = obj.animation_data.action_slot if obj.animation_data else None
+    bag = action_get_channelbag_for_slot(action, slot) if slot else None
+    return list(bag.fcurves) if bag else []
+
+
+def static_limbs(obj: bpy.types.Object, mapping: Mapping) -> list[str]:
+    """Limbs whose bones have no rotation keys, or keys that never change, in the active action."""
+    action = obj.animation_data.action if obj.animation_data else None
+    curves = _curves(action, obj) if action else []
+    moving = set()
+    for fc in curves:
+        if ".rotation" in fc.data_path and len(fc.keyframe_points) > 1:
+            values = np.zeros(len(fc.keyframe_points) * 2, np.float32)
+            fc.keyframe_points.foreach_get("co", values)
+            if np.ptp(values[1::2]) > 1e-4:
+                moving.add(fc.data_path.split('"')[1])
+    rig_names = [b.name for b in obj.data.bones]
+    return [limb for limb, roles in LIMB_ROLES.items()
+            if all(r in mapping.bones and rig_names[mapping.bones[r]] not in moving for r in roles[:2])]
+
+
+def sample_joints(obj: bpy.types.Object, rig: Rig, mapping: Mapping, frames: range) -> np.ndarray:
+    """Canonical joints (T, 23, 3) of the armature as it is posed at each frame (armature space)."""
+    from .solver import posed_joints
+
+    scene = bpy.context.scene
+    n, b = len(frames), len(rig)
+    heads, tails, rots = np.zeros((n, b, 3)), np.zeros((n, b, 3)), np.zeros((n, b, 3, 3))
+    current = scene.frame_current
+    try:
+        for t, f in enumerate(frames):
+            scene.frame_set(f)
+            for i, name in enumerate(rig.names):
+                pb = obj.pose.bones[name]
+                heads[t, i], tails[t, i] = pb.head, pb.tail
+                rots[t, i] = np.array(pb.matrix.to_3x3())
+    finally:
+        scene.frame_set(current)
+    return posed_joints(rig, mapping, heads, tails, rots)
+
+
+def complete_action(obj: bpy.types.Object, limbs: list[str] | None = None, frames: range | None = None,
+                    name: str | None = None, device: str = "auto") -> tuple[bpy.types.Action, list[str]]:
+    """Rebuild missing limbs of the armature's action with MPM 3D completion, as a NEW action (a copy of
+    the active one whose limb bones are re-keyed). Returns the action and the limbs rebuilt."""
+    from .complete import complete_limbs
+
+    rig = read_rig(obj)
+    mapping, _ = detect(rig)
+    action = obj.animation_data.action if obj.animation_data else None
+    if action is None:
+        raise ValueError(f"{obj.name} has no action to complete")
+    limbs = list(limbs) if limbs else static_limbs(obj, mapping)
+    if not limbs:
+        raise ValueError("every limb is animated: choose the limbs to rebuild")
+    if frames is None:
+        lo, hi = (int(round(v)) for v in action.frame_range)
+        frames = range(lo, hi + 1)
+    joints = sample_joints(obj, rig, mapping, frames)
+    done = complete_limbs(joints, limbs, device)
+    scene_fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
+    track = solve(done, np.isfinite(done).all(-1).astype(np.float32), scene_fps, rig, mapping, root_mode="none")
+    keep = {mapping.bones[r] for limb in limbs for r in LIMB_ROLES[limb] if r in mapping.bones}
+    new = action.copy()
+    new.name = name or f"{action.name} completed"
+    slot = obj.animation_data.action_slot if LAYERED else None
+    try:
+        if LAYERED:
+            from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
+
+            new_slot = next((x for x in new.slots if slot is not None and x.identifier == slot.identifier), new.slots[0])
+            bag = action_ensure_channelbag_for_slot(new, new_slot)
+            remove, add = bag.fcurves.remove, (lambda p, i, g: bag.fcurves.new(p, index=i))
+            existing = list(bag.fcurves)
+        else:
+            new_slot = None
+            remove, add = new.fcurves.remove, (lambda p, i, g: new.fcurves.new(p, index=i, action_group=g))
+            existing = list(new.fcurves)
+        for fc in existing:
+            if any(fc.data_path.startswith(f'pose.bones["{rig.names[i]}"].rotation') for i in keep):
+                remove(fc)
+        for i in sorted(keep):
+            path, values = _rotation_channels(obj.pose.bones[rig.names[i]], track.quaternions[:, i])
+            _key(add, f'pose.bones["{rig.names[i]}"].{path}', rig.names[i], np.array(list(frames), float), values)
+        obj.animation_data.action = new
+        if LAYERED:
+            obj.animation_data.action_slot = new_slot
+        action.use_fake_user = True
+    except BaseException:
+        obj.animation_data.action = action
+        if LAYERED and slot is not None:
+            obj.animation_data.action_slot = slot
+        bpy.data.actions.remove(new)
+        raise
+    return new, limbs

@@ -8,6 +8,7 @@ import video_mocap  # noqa: E402
 from video_mocap.retarget import blender_io  # noqa: E402
 
 from footage import write_clip  # noqa: E402
+from mocap_fixture import chain_armature  # noqa: E402
 
 
 @pytest.fixture
@@ -63,15 +64,7 @@ def test_bad_inputs_leave_the_scene_unchanged(scene, clip, tmp_path):
     with pytest.raises(RuntimeError, match="cannot open|no frame"):
         bpy.ops.video_mocap.capture()
     # A non-humanoid armature.
-    data = bpy.data.armatures.new("Chain")
-    chain = bpy.data.objects.new("Chain", data)
-    scene.collection.objects.link(chain)
-    bpy.context.view_layer.objects.active = chain
-    bpy.ops.object.mode_set(mode="EDIT")
-    for i in range(3):
-        eb = data.edit_bones.new(f"B{i}")
-        eb.head, eb.tail = (0, 0, i), (0, 0, i + 1)
-    bpy.ops.object.mode_set(mode="OBJECT")
+    chain = chain_armature(scene)
     before = (set(bpy.data.objects.keys()), set(bpy.data.actions.keys()))
     s.video, s.armature, s.lifter, s.device = str(clip), chain, "single", "cpu"
     with pytest.raises(RuntimeError, match="does not look humanoid"):

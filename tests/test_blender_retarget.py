@@ -10,22 +10,14 @@ from video_mocap.retarget.presets import detect  # noqa: E402
 from video_mocap.retarget.rotations import angle_between  # noqa: E402
 from video_mocap.skeleton import load_skeleton  # noqa: E402
 
+from mocap_fixture import chain_armature, cmu_walk  # noqa: E402
+
 SK = load_skeleton("h36m17_ext")
 
 
 @pytest.fixture(scope="module")
 def walk(cmu_file):
-    with np.load(cmu_file) as d:
-        c = list(d["clip_name"]).index("02_01")
-        a, b = d["clip_start"][c], d["clip_start"][c] + 120
-        j = np.full((b - a, 23, 3), np.nan, np.float32)
-        j[:, :17] = d["joints_rel"][a:b].astype(np.float32)
-        e = d["extra_rel"][a:b].astype(np.float32)
-        root = d["root"][a:b]
-    j[:, [SK.index("l_toe"), SK.index("r_toe")]] = e[:, :2]
-    j[:, [SK.index("l_handtip"), SK.index("r_handtip")]] = e[:, 2:]
-    conf = np.isfinite(j).all(-1).astype(np.float32)
-    return Motion(joints=j, confidence=conf, fps=50, skeleton=SK, frame="y_up", root=root, meta={"source": "walk.npz"})
+    return cmu_walk(cmu_file, 120)
 
 
 @pytest.fixture
@@ -110,15 +102,7 @@ def test_metarig_and_nla(scene, walk):
 
 
 def test_non_humanoid_and_bad_input_leave_the_scene_unchanged(scene, walk, tmp_path):
-    data = bpy.data.armatures.new("Tail")
-    obj = bpy.data.objects.new("Tail", data)
-    scene.collection.objects.link(obj)
-    bpy.context.view_layer.objects.active = obj
-    bpy.ops.object.mode_set(mode="EDIT")
-    for i in range(4):
-        eb = data.edit_bones.new(f"Bone.{i}")
-        eb.head, eb.tail = (0, 0, i), (0, 0, i + 1)
-    bpy.ops.object.mode_set(mode="OBJECT")
+    obj = chain_armature(scene, "Tail", 4)
     actions = set(bpy.data.actions.keys())
     with pytest.raises(ValueError, match="does not look humanoid"):
         blender_io.retarget_motion(walk, obj)
@@ -170,3 +154,4 @@ def test_rigify_generated_rig(scene, walk):
     roles = (("DEF-forearm.L", "l_elbow", "l_wrist"), ("DEF-shin.R", "r_knee", "r_ankle"), ("DEF-thigh.L", "l_hip", "l_knee"),
              ("DEF-upper_arm.R", "r_shoulder", "r_elbow"))
     assert _segments_agree(rig, walk, lambda t: 1 + t * 0.5, roles) < 4.0
+

@@ -2,26 +2,17 @@
 import numpy as np
 import pytest
 
-from video_mocap.motion import Motion
 from video_mocap.retarget import bvh
 from video_mocap.skeleton import load_skeleton
+
+from mocap_fixture import cmu_walk
 
 SK = load_skeleton("h36m17_ext")
 
 
 @pytest.fixture(scope="module")
 def walk_motion(cmu_file):
-    with np.load(cmu_file) as d:
-        c = list(d["clip_name"]).index("02_01")
-        a, b = d["clip_start"][c], d["clip_start"][c + 1]
-        j = np.full((b - a, 23, 3), np.nan, np.float32)
-        j[:, :17] = d["joints_rel"][a:b].astype(np.float32)
-        e = d["extra_rel"][a:b].astype(np.float32)
-        root = d["root"][a:b]
-    j[:, [SK.index("l_toe"), SK.index("r_toe")]] = e[:, :2]
-    j[:, [SK.index("l_handtip"), SK.index("r_handtip")]] = e[:, 2:]
-    conf = np.isfinite(j).all(-1).astype(np.float32)
-    return Motion(joints=j, confidence=conf, fps=50, skeleton=SK, frame="y_up", root=root).to_frame("blender")
+    return cmu_walk(cmu_file).to_frame("blender")
 
 
 @pytest.mark.parametrize("unit", ["m", "cm"])

@@ -2,28 +2,17 @@
 import numpy as np
 import pytest
 
-from video_mocap.motion import FRAMES
 from video_mocap.retarget import feet
 from video_mocap.skeleton import load_skeleton
+
+from mocap_fixture import cmu_walk
 
 SK = load_skeleton("h36m17_ext")
 
 
 @pytest.fixture(scope="module")
 def walk(cmu_file):
-    with np.load(cmu_file) as d:
-        c = list(d["clip_name"]).index("02_01")  # subject 2, walk
-        a, b = d["clip_start"][c], d["clip_start"][c + 1]
-        rel = d["joints_rel"][a:b].astype(np.float32)
-        extra = d["extra_rel"][a:b].astype(np.float32)
-        root = d["root"][a:b]
-        floor = d["clip_floor_y"][c]
-    j = np.full((b - a, 23, 3), np.nan, np.float32)
-    j[:, :17] = rel + root[:, None]
-    j[:, [SK.index("l_toe"), SK.index("r_toe")]] = extra[:, :2] + root[:, None]
-    j[:, [SK.index("l_handtip"), SK.index("r_handtip")]] = extra[:, 2:] + root[:, None]
-    j[..., 1] -= floor
-    return j @ FRAMES["y_up"].T  # Blender frame, Z up
+    return cmu_walk(cmu_file).to_frame("blender").positions()  # Blender frame, Z up, floor at 0
 
 
 def test_contacts_alternate_on_a_walk(walk):
