@@ -23,8 +23,8 @@ def _device_items(self, context):
             ("cuda", "GPU (CUDA)" if gpu else "GPU (not available)", "onnxruntime-gpu with CUDA")]
 
 
-LIFTERS = [("mpm", "Temporal (MPM)", "Masked pose modelling over 27-frame windows: smooth, fills occlusions"),
-           ("single", "Single frame", "Each frame on its own: fastest, more jitter")]
+LIFTERS = [("single", "Single frame", "Each frame on its own: the more accurate lifter today, more jitter"),
+           ("mpm", "Temporal (MPM)", "Masked pose modelling over 27-frame windows: smoother, fills occlusions")]
 ROOT_MODES = [("hips", "On the hips", "All body translation on the hips bone"),
               ("root", "Root motion", "Ground-plane motion on the root bone, height on the hips (game engines)"),
               ("in_place", "In place", "Only the height changes"),
@@ -35,7 +35,7 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
     video: bpy.props.StringProperty(name="Video", subtype="FILE_PATH", description="The footage to capture")
     frame_start: bpy.props.IntProperty(name="First Frame", default=0, min=0, description="First video frame to use")
     frame_stop: bpy.props.IntProperty(name="Last Frame", default=0, min=0, description="Video frame to stop before (0: the end)")
-    lifter: bpy.props.EnumProperty(name="Lifter", items=LIFTERS, default="mpm")
+    lifter: bpy.props.EnumProperty(name="Lifter", items=LIFTERS, default="single")
     device: bpy.props.EnumProperty(name="Device", items=_device_items)
     complete: bpy.props.BoolProperty(name="Fill Occluded Joints", default=True,
                                      description="Joints the detector barely sees are masked and filled by MPM")

@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     cap = sub.add_parser("capture", help="video in, motion out")
     cap.add_argument("video")
     cap.add_argument("-o", "--output", required=True, help="motion .npz to write")
-    cap.add_argument("--lifter", choices=["mpm", "single"], default="mpm")
+    cap.add_argument("--lifter", choices=["single", "mpm"], default="single",
+                     help="single: more accurate today; mpm: smoother, fills occlusions from neighbouring frames")
     cap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
     cap.add_argument("--threshold", type=float, default=0.3, help="confidence below which joints are filled")

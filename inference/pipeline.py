@@ -39,7 +39,7 @@ class Cancelled(Exception):
 
 @dataclass
 class CaptureOptions:
-    lifter: str = "mpm"
+    lifter: str = "single"  # the more accurate of the two shipped lifters today (see models/weights/*.md)
     device: str = "auto"
     complete: bool = True  # mask joints below ``threshold`` and let MPM fill them
     threshold: float = 0.3

@@ -155,3 +155,37 @@ def test_rigify_generated_rig(scene, walk):
              ("DEF-upper_arm.R", "r_shoulder", "r_elbow"))
     assert _segments_agree(rig, walk, lambda t: 1 + t * 0.5, roles) < 4.0
 
+
+
+def test_complete_missing_leg(scene, walk):
+    """Delete one leg's keys, rebuild it with MPM completion, compare with the original leg."""
+    obj = _mixamo(scene)
+    blender_io.retarget_motion(walk, obj, name="walk")
+    rig = blender_io.read_rig(obj)
+    mapping, _ = detect(rig)
+    frames = range(1, 61)
+    original = blender_io.sample_joints(obj, rig, mapping, frames)
+    action = obj.animation_data.action
+    curves = blender_io._curves(action, obj)
+    leg = ("mixamorig:LeftUpLeg", "mixamorig:LeftLeg", "mixamorig:LeftFoot")
+    bag_remove = (lambda fc: action.fcurves.remove(fc)) if not blender_io.LAYERED else None
+    if blender_io.LAYERED:
+        from bpy_extras.anim_utils import action_get_channelbag_for_slot
+
+        bag = action_get_channelbag_for_slot(action, obj.animation_data.action_slot)
+        bag_remove = bag.fcurves.remove
+    for fc in curves:
+        if any(f'"{b}"' in fc.data_path for b in leg) and "rotation" in fc.data_path:
+            bag_remove(fc)
+    assert blender_io.static_limbs(obj, mapping) == ["l_leg"]
+    broken = blender_io.sample_joints(obj, rig, mapping, frames)
+    new, limbs = blender_io.complete_action(obj, frames=frames)
+    assert limbs == ["l_leg"] and obj.animation_data.action is new and new is not action
+    assert action.name in bpy.data.actions and action.use_fake_user, "the user's action is kept"
+    rebuilt = blender_io.sample_joints(obj, rig, mapping, frames)
+    knees_ankles = [SK.index(n) for n in ("l_knee", "l_ankle")]
+    err_before = np.linalg.norm(broken[:, knees_ankles] - original[:, knees_ankles], axis=-1).mean()
+    err_after = np.linalg.norm(rebuilt[:, knees_ankles] - original[:, knees_ankles], axis=-1).mean()
+    assert err_after < 0.5 * err_before, (err_before, err_after)
+    others = [SK.index(n) for n in ("r_knee", "r_ankle", "l_wrist", "r_wrist")]
+    np.testing.assert_allclose(rebuilt[:, others], original[:, others], atol=1e-4)

@@ -41,3 +41,12 @@ def test_no_manifest(tmp_path):
     with pytest.raises(W.WeightsError, match="no model manifest"):
         W.weight_path("lifter", tmp_path)
 
+
+
+def test_shipped_weights_are_intact():
+    """Every model the package ships matches its recorded hash and has a model card."""
+    entries = W.manifest()
+    assert {"single", "mpm"} <= set(entries)
+    for name, entry in entries.items():
+        path = W.weight_path(name)
+        assert (path.parent / (path.stem + ".md")).is_file(), f"{name} has no model card"
