@@ -106,9 +106,6 @@ FEATURES = ("model_1/model/add_11/add", "model_1/model/add_10/add", "model_1/mod
 def ship_detector(directory: Path = WEIGHTS_DIR) -> list[Path]:
     """Convert the BlazePose detector and full landmark model to ONNX into ``weights/``, check them
     against the TFLite interpreter, record their hashes and write their card."""
-    import numpy as np
-    import onnxruntime as ort
-
     from .assets import MEDIAPIPE, blazepose_tflite
     from .tflite_onnx import convert
 
@@ -123,7 +120,7 @@ def ship_detector(directory: Path = WEIGHTS_DIR) -> list[Path]:
                                             "licence": "Apache-2.0 (Google)", "command": "python -m video_mocap.models convert-detector"},
                  directory)
         out.append(dst)
-    entries = __import__("json").loads((directory / "manifest.json").read_text())
+    entries = json.loads((directory / "manifest.json").read_text())
     card = f"""# BlazePose detector and landmark model (ONNX): model card
 
 - **What**: Google's BlazePose person detector (224x224, 2254 SSD anchors) and full landmark model
