@@ -23,6 +23,17 @@ def _options(s) -> CaptureOptions:
                           fov=s.fov, start=s.frame_start, stop=s.frame_stop or None)
 
 
+def _retarget_options(s) -> dict:
+    """The panel's retarget settings, as keyword arguments of ``blender_io.retarget_motion``."""
+    return dict(preset=s.preset, root_mode=s.root_mode, fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+
+
+def _target(context):
+    """The armature to animate: the panel's choice, else the active object, or None."""
+    obj = _settings(context).armature or context.object
+    return obj if obj is not None and obj.type == "ARMATURE" else None
+
+
 def _outcome(op, s, work) -> set:
     """Run ``work()`` (it returns a message): show the message, or the error, in the panel and the
     status bar. Errors leave the scene as it was (the work undoes itself)."""
@@ -46,8 +57,7 @@ def apply_capture(context, motion, video: str) -> blender_io.Report:
         pos, _, _ = blender_io.prepare(m)
         created = obj = blender_io.create_armature(tpose_rig(pos), Path(video).stem + " rig")
     try:
-        report = blender_io.retarget_motion(motion, obj, name=Path(video).stem, preset=s.preset, root_mode=s.root_mode,
-                                            fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+        report = blender_io.retarget_motion(motion, obj, name=Path(video).stem, **_retarget_options(s))
     except BaseException:
         if created is not None:
             data = created.data
@@ -154,16 +164,15 @@ class VIDEO_MOCAP_OT_retarget_file(bpy.types.Operator):
 
     def execute(self, context):
         s = _settings(context)
-        obj = s.armature or context.object
+        obj = _target(context)
         path = Path(bpy.path.abspath(s.motion_file))
 
         def work():
-            if obj is None or obj.type != "ARMATURE":
+            if obj is None:
                 raise ValueError("choose an armature to animate (the Armature field, or select one)")
             if not path.is_file():
                 raise FileNotFoundError(f"no motion file at {path}")
-            return blender_io.retarget_motion(blender_io.load_motion_file(path), obj, name=path.stem, preset=s.preset,
-                                              root_mode=s.root_mode, fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+            return blender_io.retarget_motion(blender_io.load_motion_file(path), obj, name=path.stem, **_retarget_options(s))
 
         return _outcome(self, s, work)
 
@@ -177,13 +186,12 @@ class VIDEO_MOCAP_OT_retarget_folder(bpy.types.Operator):
 
     def execute(self, context):
         s = _settings(context)
-        obj = s.armature or context.object
+        obj = _target(context)
         folder = Path(bpy.path.abspath(s.motion_folder))
-        if obj is None or obj.type != "ARMATURE" or not folder.is_dir():
+        if obj is None or not folder.is_dir():
             self.report({"ERROR"}, "choose an armature and an existing folder")
             return {"CANCELLED"}
-        reports = blender_io.retarget_files([folder], [obj], preset=s.preset, root_mode=s.root_mode,
-                                            fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+        reports = blender_io.retarget_files([folder], [obj], **_retarget_options(s))
         failed = [r for r in reports if r.error]
         for r in reports:
             print(r)
