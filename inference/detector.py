@@ -1,6 +1,7 @@
 """BlazePose on onnxruntime: MediaPipe's pose pipeline re-implemented on the converted models.
 
-The detector finds people on the first frame and whenever tracking is lost; the landmark model reads
+The detector finds people on the first frame and whenever tracking is lost (on overlapping tiles when the
+whole frame shows nobody, for people small in the frame); the landmark model reads
 a square crop rotated so the hips-to-head axis points up; the next frame's crop comes from this
 frame's landmarks (tracking). Landmark visibility and presence become confidences. The main person
 is the largest, most central detection; after a loss, the detection nearest the last crop is taken,
@@ -142,6 +143,24 @@ class BlazePose:
             out.append(Detection(float(sc[i]), to_img(box.reshape(2, 2)).ravel(), to_img(kp)))
         return out
 
+    def detect_tiled(self, rgb: np.ndarray, tile: float = 2 / 3) -> list[Detection]:
+        """People too small for the whole-frame detector (224 px for the whole frame): detect on overlapping
+        square tiles (``tile`` x the short side, half a tile apart), merge duplicates across tiles."""
+        h, w = rgb.shape[:2]
+        side = max(int(min(h, w) * tile), 32)
+        step = max(side // 2, 1)
+        found = []
+        for y in sorted({*range(0, max(h - side, 0) + 1, step), max(h - side, 0)}):
+            for x in sorted({*range(0, max(w - side, 0) + 1, step), max(w - side, 0)}):
+                for d in self.detect(rgb[y : y + side, x : x + side]):
+                    found.append(Detection(d.score, d.box + [x, y, x, y], d.keypoints + [x, y]))
+        found.sort(key=lambda d: -d.score)
+        kept: list[Detection] = []
+        for d in found:
+            if not kept or _iou(d.box, np.array([k.box for k in kept])).max() <= 0.3:
+                kept.append(d)
+        return kept
+
     def landmarks(self, rgb: np.ndarray, roi: Roi) -> Pose:
         """Read the 33 landmarks inside ``roi``."""
         m = roi.matrix()
@@ -185,7 +204,8 @@ class Tracker:
     def __call__(self, rgb: np.ndarray) -> Pose | None:
         if self.roi is None:
             self.detections += 1
-            det = main_person(self.model.detect(rgb), (rgb.shape[1], rgb.shape[0]), self.last)
+            dets = self.model.detect(rgb) or self.model.detect_tiled(rgb)
+            det = main_person(dets, (rgb.shape[1], rgb.shape[0]), self.last)
             if det is None:
                 return None
             self.roi = roi_from_points(det.keypoints[0], det.keypoints[1])

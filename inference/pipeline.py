@@ -1,8 +1,9 @@
 """Capture: a video file in, a :class:`Motion` out. The Python API behind the CLI and the add-on.
 
 Stages: track (BlazePose, streamed frame by frame), map the 33 landmarks to the canonical joints, fill
-short gaps, lift to 3D (single-frame or MPM over windows; low-confidence joints masked and completed by
-MPM), place the body in metres with the camera model (depth from 3D vs 2D size, x/y from the pelvis
+short gaps, lift to 3D (single-frame; MPM over windows; or context-aware, which reads the landmark model's
+feature maps frame by frame inside the tracking loop, so they are never all held at once; low-confidence
+joints are masked and the lifters fill them), place the body in metres with the camera model (depth from 3D vs 2D size, x/y from the pelvis
 pixel), turn the camera frame into a Z-up world (torso-up estimate, floor at the lowest foot contacts)
 and smooth. ``progress(stage, done, total, fps)`` is called as it goes; ``cancel()`` returning True
 stops it with :class:`Cancelled`.
@@ -19,12 +20,14 @@ import numpy as np
 from ..motion import Motion
 from ..skeleton import load_map
 from . import filters
+from .camera import camera_to_world, focal_length, pitch, place_in_camera
 from .detector import BlazePose, Tracker
+from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
 from .video import VideoError, frames, open_video
 from .weights import weight_path
 
-LIFTERS = ("mpm", "single")
+LIFTERS = ("mpm", "single", "context")
 EXTRAS = {"l_toe": "l_ankle", "r_toe": "r_ankle", "l_heel": "l_ankle", "r_heel": "r_ankle",
           "l_handtip": "l_wrist", "r_handtip": "r_wrist"}
 
@@ -45,21 +48,13 @@ class CaptureOptions:
     threshold: float = 0.3
     smooth: float = 0.5  # 0..1
     smooth_method: str = "butterworth"
-    fov: float = 60.0  # horizontal field of view (degrees), used when no focal length is given
+    fov: float = 60.0  # field of view across the long side of the frame (degrees), when no focal length is given
     focal_px: float | None = None
     sensor_mm: float | None = None  # with lens_mm: focal = lens / sensor * width
     lens_mm: float | None = None
     start: int = 0
     stop: int | None = None
     max_gap: float = 0.5  # seconds: shorter tracking gaps are interpolated, longer ones marked unseen
-
-
-def focal_length(opts: CaptureOptions, width: int) -> float:
-    if opts.focal_px:
-        return float(opts.focal_px)
-    if opts.sensor_mm and opts.lens_mm:
-        return opts.lens_mm / opts.sensor_mm * width
-    return width / 2 / np.tan(np.radians(opts.fov) / 2)
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -78,34 +73,12 @@ def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames
     return pixels, conf, long_gaps
 
 
-def place_in_camera(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, f: float, c: np.ndarray) -> np.ndarray:
-    """Pelvis position (T, 3) in camera space: depth from 3D size over 2D size, x/y from the pelvis pixel."""
-    ok = conf[:, :17] > 0.3
-    d2 = np.where(ok[..., None], pixels[:, :17] - pixels[:, :1], np.nan)
-    d3 = np.where(ok[..., None], rel[:, :17, :2], np.nan)
-    with np.errstate(invalid="ignore"):
-        s2 = np.sqrt(np.nanmean((d2**2).sum(-1), axis=1))
-        s3 = np.sqrt(np.nanmean((d3**2).sum(-1), axis=1))
-    z = f * s3 / s2
-    good = np.isfinite(z) & (z > 0.3) & (z < 100)
-    z = np.interp(np.arange(len(z)), np.flatnonzero(good), z[good]) if good.any() else np.full(len(z), 4.0)
-    if len(z) > 8:  # depth from size is noisy frame to frame: a running median, then a gentle low-pass
-        padded = np.pad(z, 4, mode="reflect")
-        z = np.median(np.lib.stride_tricks.sliding_window_view(padded, 9), axis=1)
-        z = filters.butterworth(z, 10.0, cutoff=1.0)
-    uv = pixels[:, 0] - c
-    return np.column_stack([uv[:, 0] * z / f, uv[:, 1] * z / f, z])
-
-
-def camera_to_world(cam: np.ndarray) -> np.ndarray:
-    """Rotation (3, 3) from camera axes to a Z-up world: the median torso direction is up (people
-    mostly stand), the camera looks along +Y, so a person facing the camera faces -Y."""
-    up = np.nanmedian(cam[:, 8] - cam[:, 0], axis=0)  # pelvis -> thorax
-    up = up / np.linalg.norm(up)
-    fwd = np.array([0.0, 0.0, 1.0]) - up[2] * up  # the optical axis, levelled
-    fwd /= np.linalg.norm(fwd)
-    right = np.cross(fwd, up)
-    return np.stack([right, fwd, up])  # rows: world X, Y, Z in camera coordinates
+def _masked(conf: np.ndarray, opts: CaptureOptions) -> np.ndarray:
+    """Confidences the lifters see: below the threshold a joint is masked (0) and the lifter fills it."""
+    conf = conf.copy()
+    if opts.complete:
+        conf[conf < opts.threshold] = 0.0
+    return conf
 
 
 @dataclass
@@ -116,6 +89,7 @@ class Capture:
     pixels: np.ndarray
     start: int
     camera: np.ndarray  # (T, 23, 3) pelvis-relative joints in camera axes (x right, y down, z forward), metres
+    root: np.ndarray  # (T, 3) the pelvis in camera space, metres
 
 
 def capture(video: str | Path, opts: CaptureOptions | None = None,
@@ -128,8 +102,10 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     progress = progress or (lambda *a: None)
     cap, info = open_video(video)
     cap.release()
-    model = BlazePose(opts.device)
+    context = ContextLifter(weight_path("context"), opts.device) if opts.lifter == "context" else None
+    model = BlazePose(opts.device, features=context is not None)
     tracker = Tracker(model)
+    context_rel: dict[int, np.ndarray] = {}
     mapping = load_map("blazepose33", "h36m17_ext")
     total = (opts.stop or info.frames) - opts.start
     pixels, conf, times, seen = [], [], [], []
@@ -147,6 +123,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             p, c = mapping.apply(pose.landmarks, pose.confidence)
             pixels.append(np.nan_to_num(p))
             conf.append(c)
+            if context is not None:
+                context_rel[n] = context.lift_pose(pixels[-1][:17], _masked(c[:17], opts), pose)
         if n % 10 == 0:
             progress("tracking", n + 1, total, (n + 1) / max(time.perf_counter() - t0, 1e-9))
     if not times:
@@ -160,16 +138,16 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     # Lift (pelvis-relative, camera axes).
     progress("lifting", 0, 1, 0.0)
     t1 = time.perf_counter()
-    lift_conf = conf[:, :17].copy()
-    if opts.complete:
-        lift_conf[lift_conf < opts.threshold] = 0.0
+    lift_conf = _masked(conf[:, :17], opts)
     if opts.lifter == "mpm":
         lifter = WindowLifter(weight_path("mpm"), opts.device)
-    else:
+    else:  # the context lifter's frames replace these; frames bridged across gaps keep the single lifter's
         lifter = FrameLifter(weight_path("single"), opts.device)
     rel = lifter.lift(pixels[:, :17], lift_conf)
+    for n, r in context_rel.items():
+        rel[n] = r
     lift_ms = (time.perf_counter() - t1) * 1000 / len(rel)
-    f = focal_length(opts, info.width)
+    f = focal_length(opts, info.width, info.height)
     centre = np.array([info.width / 2, info.height / 2])
     root = place_in_camera(rel, pixels, conf, f, centre)
     cam = np.concatenate([rel, np.zeros((len(rel), 6, 3), np.float32)], 1) + root[:, None]
@@ -180,7 +158,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         z = cam[:, p, 2:3]
         cam[:, k] = np.concatenate([(pixels[:, k] - centre) * z / f, z], 1)
     # Camera -> Z-up world, floor at the lowest foot contacts.
-    world = cam @ camera_to_world(cam).T
+    rotation = camera_to_world(cam, info.fps)
+    world = cam @ rotation.T
     feet = world[:, [3, 6, 17, 18, 19, 20], 2]
     world[..., 2] -= np.nanpercentile(np.nanmin(feet, axis=1), 5)
     if opts.smooth > 0:
@@ -199,10 +178,10 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     joints = np.where(conf_out[..., None] > 0, world - root_w[:, None], np.nan)
     K = np.array([[f, 0, centre[0]], [0, f, centre[1]], [0, 0, 1]], np.float32)
     meta = {"source": str(video), "lifter": opts.lifter, "provider": model.provider, "options": asdict(opts),
-            "tracking_fps": round(track_fps, 1), "lift_ms_per_frame": round(lift_ms, 3),
+            "tracking_fps": round(track_fps, 1), "camera_pitch_deg": round(pitch(rotation), 1), "lift_ms_per_frame": round(lift_ms, 3),
             "detector_runs": tracker.detections, "frames_without_person": int((~seen).sum()),
             "unseen_stretches": [[a, b] for a, b in long_gaps]}
     progress("done", 1, 1, track_fps)
     motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=mapping.target, frame="blender",
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta)
-    return Capture(motion, pixels, opts.start, cam - root[:, None])
+    return Capture(motion, pixels, opts.start, cam - root[:, None], root)

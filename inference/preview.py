@@ -1,4 +1,5 @@
-"""Preview video: each frame with its 2D keypoints, beside the 3D skeleton seen from a 3/4 view."""
+"""Preview video: each frame with its 2D keypoints, beside the 3D skeleton seen from a 3/4 view that follows
+the person over the floor (so root motion shows as the floor moving under a lagging view)."""
 from __future__ import annotations
 
 import os
@@ -26,6 +27,16 @@ def _skeleton(canvas: np.ndarray, pts: np.ndarray, ok: np.ndarray, names, bones)
             cv2.circle(canvas, tuple(map(int, q)), 3, (255, 255, 255), -1, cv2.LINE_AA)
 
 
+def _follow(xy: np.ndarray, window: int) -> np.ndarray:
+    """Where the 3D view looks, per frame: the root over the floor, averaged over about a second."""
+    xy = np.where(np.isfinite(xy), xy, np.nan)
+    fill = np.nanmedian(xy, axis=0) if np.isfinite(xy).any() else np.zeros(2)
+    xy = np.where(np.isfinite(xy), xy, fill)
+    k = max(1, window) | 1
+    padded = np.pad(xy, ((k // 2, k // 2), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, i], np.ones(k) / k, mode="valid") for i in range(2)], 1)
+
+
 def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite: bool = False) -> Path:
     """Write the side-by-side preview as MP4 (atomically: a failed run leaves no file)."""
     out = Path(out)
@@ -35,7 +46,7 @@ def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite
     sk = m.skeleton
     world = m.positions()
     seen = m.confidence > 0
-    centre = np.nanmedian(world[:, 0], axis=0)
+    centre = _follow(world[:, 0, :2], int(m.fps))
     az, el = np.radians(35), np.radians(12)
     view = np.array([[np.cos(az), np.sin(az), 0], [-np.sin(az) * np.sin(el), np.cos(az) * np.sin(el), np.cos(el)]])
     tmp = out.with_name(out.stem + ".part" + out.suffix)
@@ -50,7 +61,7 @@ def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite
             left = np.ascontiguousarray(rgb[:, :, ::-1])
             _skeleton(left, result.pixels[t], seen[t] & (m.confidence[t] > 0.3), sk.names, sk.bones)
             right = np.full((h, h, 3), 30, np.uint8)
-            p = (world[t] - [centre[0], centre[1], 0]) @ view.T  # metres, x right, y up
+            p = (world[t] - [*centre[t], 0]) @ view.T  # metres, x right, y up
             px = np.column_stack([h / 2 + p[:, 0] * h / 2.4, h * 0.92 - p[:, 1] * h / 2.4])
             cv2.line(right, (0, int(h * 0.92)), (h, int(h * 0.92)), (80, 80, 80), 1)
             _skeleton(right, np.nan_to_num(px), seen[t] & np.isfinite(px).all(1), sk.names, sk.bones)

@@ -8,7 +8,8 @@ import pytest
 from video_mocap.inference import pipeline
 from video_mocap.inference.cli import main
 from video_mocap.inference.detector import BlazePose, Tracker, anchors, roi_from_points
-from video_mocap.inference.pipeline import CaptureError, CaptureOptions, capture, fill_gaps, place_in_camera
+from video_mocap.inference.camera import camera_to_world, pitch, place_in_camera
+from video_mocap.inference.pipeline import CaptureError, CaptureOptions, capture, fill_gaps
 from video_mocap.inference.video import VideoError
 from video_mocap.motion import Motion
 
@@ -115,6 +116,45 @@ def test_root_from_synthetic_projection():
     # Perspective makes the size ratio a little off from the true depth; within 10 %.
     assert np.abs(got[:, 2] / true_root[:, 2] - 1).max() < 0.1
     np.testing.assert_allclose(got[:, 0] / got[:, 2], true_root[:, 0] / true_root[:, 2], atol=0.02)
+
+
+def _walk_seen_by_pitched_camera(pitch_deg: float, lean_deg: float, path: np.ndarray) -> np.ndarray:
+    """Camera-space joints (T, 23, 3) of someone whose planted ankle is on the floor along ``path`` (T, 2),
+    leaning ``lean_deg`` forward-right, seen by a camera 3 m up pitched ``pitch_deg`` (negative: down)."""
+    t = len(path)
+    world = np.zeros((t, 23, 3))
+    lean = np.radians(lean_deg)
+    up = np.array([np.sin(lean), np.sin(lean) * 0.5, np.cos(lean)])
+    world[:, 0] = np.column_stack([path, np.full(t, 0.95)])
+    world[:, 8] = world[:, 0] + 0.5 * up / np.linalg.norm(up)
+    step = np.arange(t) // 12
+    still = path[step * 12]  # a planted foot stays where it landed
+    for j, planted in ((3, step % 2 == 0), (6, step % 2 == 1)):
+        world[:, j] = np.where(planted[:, None], np.column_stack([still, np.zeros(t)]), np.column_stack([path, np.full(t, 0.15)]))
+    p = np.radians(pitch_deg)
+    fwd = np.array([0, np.cos(p), np.sin(p)])  # optical axis in the world
+    right = np.array([1.0, 0, 0])
+    down = np.cross(fwd, right)
+    rot = np.stack([right, down, fwd])  # world -> camera (x right, y down, z forward)
+    return (world - [0, -6, 3]) @ rot.T
+
+
+@pytest.mark.parametrize("shape", ["line away", "area"])
+def test_floor_fixes_the_camera_pitch(shape):
+    """The torso leans 10 deg; the feet's floor gives the true pitch back."""
+    t = 300
+    s = np.linspace(0, 1, t)
+    path = np.column_stack([np.zeros(t), 4 * s]) if shape == "line away" else np.column_stack([2 * np.sin(6 * s), 3 * s])
+    cam = _walk_seen_by_pitched_camera(-25.0, 10.0, path)
+    assert abs(pitch(camera_to_world(cam)) + 25.0) < 1.0
+    if shape == "area":  # the whole plane: the horizon is level again too
+        world = cam @ camera_to_world(cam).T
+        assert np.ptp(world[::24, 3, 2]) < 0.01, "planted feet at one height"
+
+
+def test_standing_still_keeps_the_torso_up():
+    cam = _walk_seen_by_pitched_camera(-25.0, 10.0, np.zeros((200, 2)))
+    assert abs(pitch(camera_to_world(cam)) + 25.0) > 5.0  # no floor to read: the torso's lean stays
 
 
 def test_bad_inputs(tmp_path):

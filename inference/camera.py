@@ -1,0 +1,85 @@
+"""The camera model of the capture: focal length, where the body is in camera space, and the Z-up world.
+
+Depth comes from the ratio of the lifted 3D size to the 2D size; x and y from the pelvis pixel. "Up" is the
+median torso direction (people mostly stand), corrected by the floor the feet walk on when they cover
+enough ground: that fixes the camera pitch, which the torso alone gets wrong by a lean or a lifter bias.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import filters
+
+ANKLES = (3, 6)
+
+
+def focal_length(opts, width: int, height: int) -> float:
+    """Focal length in pixels. Field of view and sensor size are taken across the long side of the frame,
+    so a phone's 9:16 clip and its 16:9 clip get the same lens."""
+    if opts.focal_px:
+        return float(opts.focal_px)
+    side = max(width, height)
+    if opts.sensor_mm and opts.lens_mm:
+        return opts.lens_mm / opts.sensor_mm * side
+    return side / 2 / np.tan(np.radians(opts.fov) / 2)
+
+
+def place_in_camera(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, f: float, c: np.ndarray) -> np.ndarray:
+    """Pelvis position (T, 3) in camera space: depth from 3D size over 2D size, x/y from the pelvis pixel."""
+    ok = conf[:, :17] > 0.3
+    d2 = np.where(ok[..., None], pixels[:, :17] - pixels[:, :1], np.nan)
+    d3 = np.where(ok[..., None], rel[:, :17, :2], np.nan)
+    with np.errstate(invalid="ignore"):
+        s2 = np.sqrt(np.nanmean((d2**2).sum(-1), axis=1))
+        s3 = np.sqrt(np.nanmean((d3**2).sum(-1), axis=1))
+    z = f * s3 / s2
+    good = np.isfinite(z) & (z > 0.3) & (z < 100)
+    z = np.interp(np.arange(len(z)), np.flatnonzero(good), z[good]) if good.any() else np.full(len(z), 4.0)
+    if len(z) > 8:  # depth from size is noisy frame to frame: a running median, then a gentle low-pass
+        padded = np.pad(z, 4, mode="reflect")
+        z = np.median(np.lib.stride_tricks.sliding_window_view(padded, 9), axis=1)
+        z = filters.butterworth(z, 10.0, cutoff=1.0)
+    uv = pixels[:, 0] - c
+    return np.column_stack([uv[:, 0] * z / f, uv[:, 1] * z / f, z])
+
+
+def torso_up(cam: np.ndarray) -> np.ndarray:
+    """Unit "up" in camera axes from the median pelvis -> thorax direction."""
+    up = np.nanmedian(cam[:, 8] - cam[:, 0], axis=0)
+    return up / np.linalg.norm(up)
+
+
+def floor_up(cam: np.ndarray, fps: float, up: np.ndarray, spread: float = 0.4, max_change: float = 30.0) -> np.ndarray:
+    """Refine ``up`` with the floor: the planted foot's positions (the lower ankle, while it is slow) lie on
+    the ground plane. Along every direction they cover more than ``spread`` m (RMS), "up" must be
+    perpendicular to it; a walk along one line fixes the tilt along that line, a walk over an area the
+    whole plane. Changes larger than ``max_change`` degrees are distrusted (``up`` is returned)."""
+    feet = cam[:, list(ANKLES)]
+    lower = feet[np.arange(len(cam)), np.argmin(np.nan_to_num(feet @ up, nan=np.inf), axis=1)]
+    speed = np.linalg.norm(np.gradient(lower, axis=0), axis=-1) * fps if len(cam) > 2 else np.full(len(cam), np.inf)
+    pts = lower[np.isfinite(lower).all(1) & (speed < 0.6)]
+    if len(pts) < 10:
+        return up
+    centred = pts - pts.mean(0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    rms = s / np.sqrt(len(pts))
+    new = up.copy()
+    for direction in vt[rms > spread][:2]:
+        new = new - (new @ direction) * direction
+    new /= np.linalg.norm(new)
+    return new if np.degrees(np.arccos(np.clip(new @ up, -1, 1))) <= max_change else up
+
+
+def camera_to_world(cam: np.ndarray, fps: float = 25.0) -> np.ndarray:
+    """Rotation (3, 3) from camera axes to a Z-up world: up from the torso, refined by the floor
+    (:func:`floor_up`); the camera looks along +Y, so a person facing the camera faces -Y."""
+    up = floor_up(cam, fps, torso_up(cam))
+    fwd = np.array([0.0, 0.0, 1.0]) - up[2] * up  # the optical axis, levelled
+    fwd /= np.linalg.norm(fwd)
+    right = np.cross(fwd, up)
+    return np.stack([right, fwd, up])  # rows: world X, Y, Z in camera coordinates
+
+
+def pitch(rotation: np.ndarray) -> float:
+    """The camera's pitch (degrees, negative looking down) for a :func:`camera_to_world` rotation."""
+    return float(np.degrees(np.arcsin(np.clip(rotation[2] @ [0.0, 0.0, 1.0], -1, 1))))
