@@ -1,17 +1,20 @@
 """Render a clip of the MakeHuman character performing mocap, with exact ground truth.
 
-    python -m video_mocap.models.synth.render OUT_DIR [--clip 16_01] [--seconds 4] [--size 640 360]
+    python -m video_mocap.models.synth.render OUT_DIR [--clip 16_01] [--seconds 4] [--size 640 360] [--pan]
 
 Writes OUT_DIR/NAME.mp4 and OUT_DIR/NAME_gt.npz: canonical joints (h36m17_ext) of the rendered rig in
 world (Blender frame, metres) and camera (OpenCV axes) space, their 2D projections, intrinsics,
-extrinsics and fps. The motion goes onto the character with the project's own retarget module; the
+per-frame extrinsics and fps. Everything random (body, clothes, backdrop, light, camera) comes from the
+seed. The motion goes onto the character with the project's own retarget module; the
 ground truth is read back from the posed rig, so it is exact for what is on screen.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import bpy
@@ -24,7 +27,7 @@ from ...retarget.presets import detect
 from ...retarget.solver import posed_joints
 from ...skeleton import load_skeleton
 from ..data import HELD_OUT
-from .character import build
+from .character import Body, build
 
 SK = load_skeleton("h36m17_ext")
 
@@ -50,7 +53,34 @@ def load_clip(data: str, name: str, seconds: float, fps: float) -> Motion:
     return Motion(joints=j, confidence=conf, fps=fps, skeleton=SK, frame="y_up", root=root, meta={"source": name})
 
 
+def _surface(name: str, rng: np.random.Generator) -> bpy.types.Material:
+    """Two colours mixed by a random procedural pattern (plain, noise, checker or bricks)."""
+    mat = bpy.data.materials.new(name)
+    mat.use_nodes = True
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    bsdf = nodes["Principled BSDF"]
+    bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.5, 0.95))
+    a, b = (*rng.uniform(0.05, 0.7, 3), 1), (*rng.uniform(0.05, 0.7, 3), 1)
+    kind = rng.choice(["plain", "noise", "checker", "brick"])
+    if kind == "plain":
+        bsdf.inputs["Base Color"].default_value = a
+        return mat
+    tex = nodes.new({"noise": "ShaderNodeTexNoise", "checker": "ShaderNodeTexChecker", "brick": "ShaderNodeTexBrick"}[kind])
+    tex.inputs["Scale"].default_value = float(rng.uniform(2, 12) if kind != "noise" else rng.uniform(1, 6))
+    if kind == "noise":
+        mix = nodes.new("ShaderNodeMix")
+        mix.data_type = "RGBA"
+        links.new(tex.outputs["Fac"], mix.inputs["Factor"])
+        mix.inputs["A"].default_value, mix.inputs["B"].default_value = a, b
+        links.new(mix.outputs["Result"], bsdf.inputs["Base Color"])
+    else:
+        tex.inputs["Color1"].default_value, tex.inputs["Color2"].default_value = a, b
+        links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
+    return mat
+
+
 def setup_scene(size: tuple[int, int], floor_z: float, rng: np.random.Generator, samples: int = 6) -> None:
+    """Cycles on the CPU, a textured floor and backdrop, a sun and a sky of random colour and strength."""
     scene = bpy.context.scene
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
@@ -62,42 +92,51 @@ def setup_scene(size: tuple[int, int], floor_z: float, rng: np.random.Generator,
     scene.render.use_persistent_data = True
     world = bpy.data.worlds.new("World")
     world.use_nodes = True
-    world.node_tree.nodes["Background"].inputs["Color"].default_value = (*rng.uniform(0.3, 0.6, 3), 1)
-    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (*rng.uniform(0.2, 0.7, 3), 1)
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = float(rng.uniform(0.3, 0.9))
     scene.world = world
-    for name, loc, scale, rgb in (("Floor", (0, 0, floor_z), (30, 30, 1), rng.uniform(0.25, 0.6, 3)),
-                                  ("Backdrop", (0, 8, floor_z + 5), (30, 1, 10), rng.uniform(0.3, 0.8, 3))):
+    for name, loc, scale in (("Floor", (0, 0, floor_z), (30, 30, 1)), ("Backdrop", (0, float(rng.uniform(5, 10)), floor_z + 5), (30, 1, 10))):
         bpy.ops.mesh.primitive_plane_add(size=1, location=loc)
         obj = bpy.context.object
         obj.name = name
         obj.scale = scale
         if name == "Backdrop":
             obj.rotation_euler = (np.pi / 2, 0, 0)
-        mat = bpy.data.materials.new(name)
-        mat.use_nodes = True
-        mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (*rgb, 1)
-        obj.data.materials.append(mat)
+        obj.data.materials.append(_surface(name, rng))
     sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
-    sun.data.energy = float(rng.uniform(2.5, 4.0))
-    sun.rotation_euler = (np.radians(rng.uniform(30, 55)), 0, np.radians(rng.uniform(-60, 60)))
+    sun.data.energy = float(rng.uniform(1.5, 4.5))
+    sun.data.color = tuple(rng.uniform(0.85, 1.0, 3))
+    sun.rotation_euler = (np.radians(rng.uniform(20, 60)), 0, np.radians(rng.uniform(-90, 90)))
     scene.collection.objects.link(sun)
 
 
-def add_camera(target: np.ndarray, size: tuple[int, int], rng: np.random.Generator, distance=(3.2, 4.5)) -> bpy.types.Object:
-    """A static camera in front of the performer at a random height, distance, azimuth and lens."""
+def _aim(cam: bpy.types.Object, point: np.ndarray) -> None:
+    """Turn the camera (no roll) to look at ``point``."""
+    look = np.asarray(point) - np.array(cam.location)
+    pitch = np.arctan2(look[2], np.hypot(look[0], look[1]))
+    yaw = np.arctan2(look[1], look[0])
+    cam.rotation_euler = (np.pi / 2 + pitch, 0, yaw - np.pi / 2)
+
+
+def add_camera(target: np.ndarray, size: tuple[int, int], rng: np.random.Generator, distance=(3.2, 4.5),
+               path: np.ndarray | None = None) -> bpy.types.Object:
+    """A camera in front of the performer at a random height, distance, azimuth and lens (longer for 9:16
+    frames, so the vertical field of view stays that of a phone). With ``path`` (T, 3) it pans: the
+    aim follows the path, keyed on every frame."""
     cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
     bpy.context.scene.collection.objects.link(cam)
     bpy.context.scene.camera = cam
     az = np.radians(rng.uniform(-35, 35))
     d = rng.uniform(*distance)
-    height = rng.uniform(1.0, 1.8)
+    height = rng.uniform(0.8, 1.9)
     cam.location = (target[0] + d * np.sin(az), target[1] - d * np.cos(az), height)
     cam.data.sensor_fit = "HORIZONTAL"
-    cam.data.lens = float(rng.uniform(28, 40)) * (size[0] / size[1] / (16 / 9)) ** 0.5
-    look = np.array([target[0], target[1], target[2] * 0.9]) - np.array(cam.location)
-    pitch = np.arctan2(look[2], np.hypot(look[0], look[1]))
-    yaw = np.arctan2(look[1], look[0])
-    cam.rotation_euler = (np.pi / 2 + pitch, 0, yaw - np.pi / 2)
+    cam.data.lens = float(rng.uniform(28, 40)) * (16 / 9 / (size[0] / size[1])) ** 0.5
+    _aim(cam, target * [1, 1, 0.9])
+    if path is not None:
+        for t, p in enumerate(path):
+            _aim(cam, p * [1, 1, 0.9])
+            cam.keyframe_insert("rotation_euler", frame=t + 1)
     return cam
 
 
@@ -113,40 +152,61 @@ def camera_matrices(cam: bpy.types.Object, size: tuple[int, int]) -> tuple[np.nd
     return K, R, t
 
 
-def render(out_dir: str | Path, clip: str = "16_01", data: str = "../shared/data/cmu_positions.npz", seconds: float = 4.0,
-           fps: float = 25.0, size: tuple[int, int] = (640, 360), seed: int = 0, samples: int = 6) -> tuple[Path, Path]:
-    rng = np.random.default_rng(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    bpy.ops.wm.read_homefile(use_empty=True)
+def posed_truth(arm: bpy.types.Object, frames: int) -> np.ndarray:
+    """Canonical joints (frames, 23, 3; world, metres) of the posed rig on scene frames 1..frames: the ground truth."""
     scene = bpy.context.scene
-    scene.render.fps = int(fps)
-    arm = build("Human", shirt=tuple(rng.uniform(0.05, 0.8, 3)), trousers=tuple(rng.uniform(0.05, 0.4, 3)))
-    motion = load_clip(data, clip, seconds, fps)
-    report = blender_io.retarget_motion(motion, arm, name=clip, fix_feet=False)
     rig = blender_io.read_rig(arm)
     mapping, _ = detect(rig)
-    n = len(motion)
-    scene.frame_start, scene.frame_end = 1, n
-    # Ground truth: the posed rig, frame by frame.
-    heads, tails, rots = (np.zeros((n, len(rig), 3)), np.zeros((n, len(rig), 3)), np.zeros((n, len(rig), 3, 3)))
+    heads, tails, rots = (np.zeros((frames, len(rig), 3)), np.zeros((frames, len(rig), 3)), np.zeros((frames, len(rig), 3, 3)))
     mw = np.array(arm.matrix_world)
-    for t in range(n):
+    for t in range(frames):
         scene.frame_set(t + 1)
-        for i, name in enumerate(rig.names):
-            pb = arm.pose.bones[name]
+        for i, bone in enumerate(rig.names):
+            pb = arm.pose.bones[bone]
             heads[t, i] = mw[:3, :3] @ np.array(pb.head) + mw[:3, 3]
             tails[t, i] = mw[:3, :3] @ np.array(pb.tail) + mw[:3, 3]
             rots[t, i] = mw[:3, :3] @ np.array(pb.matrix.to_3x3())
-    world = posed_joints(rig, mapping, heads, tails, rots)
+    return posed_joints(rig, mapping, heads, tails, rots)
+
+
+def _pan_path(pelvis: np.ndarray, fps: float) -> np.ndarray:
+    """Where a camera operator aims: the pelvis, low-passed over about 1.5 s (a slow, lagging pan)."""
+    k = max(1, int(1.5 * fps)) | 1
+    padded = np.pad(pelvis, ((k // 2, k // 2), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, i], np.ones(k) / k, mode="valid") for i in range(3)], 1)
+
+
+def render(out_dir: str | Path, clip: str = "16_01", data: str = "../shared/data/cmu_positions.npz", seconds: float = 4.0,
+           fps: float = 25.0, size: tuple[int, int] = (640, 360), seed: int = 0, samples: int = 6, pan: bool = False,
+           name: str | None = None, body: Body | None = None) -> tuple[Path, Path]:
+    """Render ``clip`` on a random character in a random scene; returns (video, ground-truth npz)."""
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = name or clip
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps = int(fps)
+    body = body or Body.random(rng)
+    arm = build("Human", body)
+    motion = load_clip(data, clip, seconds, fps)
+    report = blender_io.retarget_motion(motion, arm, name=clip, fix_feet=False)
+    n = len(motion)
+    scene.frame_start, scene.frame_end = 1, n
+    world = posed_truth(arm, n)
     floor = float(np.nanmin(world[:, [3, 6, 17, 18, 19, 20], 2])) - 0.06
     setup_scene(size, floor, rng, samples)
-    cam = add_camera(np.nanmedian(world[:, 0], axis=0), size, rng)
-    bpy.context.view_layer.update()  # matrix_world is stale until the depsgraph runs
-    K, R, tr = camera_matrices(cam, size)
-    cam_pts = world @ R.T + tr
+    portrait = size[1] > size[0]
+    cam = add_camera(np.nanmedian(world[:, 0], axis=0), size, rng, (2.8, 3.8) if portrait else (3.2, 4.5),
+                     _pan_path(world[:, 0], fps) if pan else None)
+    Rs, ts = np.zeros((n, 3, 3)), np.zeros((n, 3))
+    for t in range(n):
+        scene.frame_set(t + 1)
+        bpy.context.view_layer.update()  # matrix_world is stale until the depsgraph runs
+        K, Rs[t], ts[t] = camera_matrices(cam, size)
+    cam_pts = np.einsum("tij,tkj->tki", Rs, world) + ts[:, None]
     uv = cam_pts[..., :2] / cam_pts[..., 2:] @ K[:2, :2].T + K[:2, 2]
-    video = out_dir / f"{clip}.mp4"
+    video = out_dir / f"{name}.mp4"
     with tempfile.TemporaryDirectory() as tmp:
         writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         for t in range(n):
@@ -155,11 +215,11 @@ def render(out_dir: str | Path, clip: str = "16_01", data: str = "../shared/data
             bpy.ops.render.render(write_still=True)
             writer.write(cv2.imread(os.path.join(tmp, "f.png")))
         writer.release()
-    gt = out_dir / f"{clip}_gt.npz"
+    gt = out_dir / f"{name}_gt.npz"
     np.savez_compressed(gt, joints_world=world.astype(np.float32), joints_cam=cam_pts.astype(np.float32),
-                        uv=uv.astype(np.float32), K=K, R=R, t=tr, fps=fps, image_size=np.array(size),
-                        joint_names=np.array(SK.names), frame="blender", clip=clip, seed=seed,
-                        retarget=str(report))
+                        uv=uv.astype(np.float32), K=K, R=Rs, t=ts, fps=fps, image_size=np.array(size),
+                        joint_names=np.array(SK.names), frame="blender", clip=clip, seed=seed, pan=pan,
+                        body=json.dumps(asdict(body)), retarget=str(report))
     return video, gt
 
 
@@ -173,8 +233,9 @@ def main(argv=None) -> None:
     p.add_argument("--size", type=int, nargs=2, default=(640, 360))
     p.add_argument("--samples", type=int, default=6)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pan", action="store_true", help="the camera follows the performer")
     a = p.parse_args(argv)
-    print(*render(a.out_dir, a.clip, a.data, a.seconds, a.fps, tuple(a.size), a.seed, a.samples))
+    print(*render(a.out_dir, a.clip, a.data, a.seconds, a.fps, tuple(a.size), a.seed, a.samples, a.pan))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""Score the capture pipeline on rendered clips against their exact ground truth.
+"""Score captures of rendered clips against their exact ground truth, and MediaPipe's on the same frames.
 
     python -m video_mocap.models.synth.score VIDEO.mp4 [VIDEO_gt.npz] [--lifter mpm single]
 
-Metrics on the 17 canonical joints, pelvis-relative in camera axes: MPJPE, PA-MPJPE, acceleration
-error (jitter, mm/frame^2), and the detector's 2D error in pixels (mapped keypoints vs projected truth).
+Our lifters, on the 17 canonical joints, pelvis-relative in camera axes: MPJPE, PA-MPJPE; the root
+trajectory error (pelvis in camera space, m, with the default field of view a user gets); foot skating
+(cm/s of the output's feet while the true foot is planted); the detector's 2D error (px). Both ours and
+MediaPipe, on the 12 joints both have (shoulders, elbows, wrists, hips, knees, ankles), mid-hip-centred:
+PA-MPJPE and acceleration error (mm/frame^2).
 """
 from __future__ import annotations
 
@@ -15,20 +18,70 @@ import numpy as np
 from ...inference.pipeline import CaptureOptions, capture
 from ..evaluate import pose_errors
 
+#: The joints ours and MediaPipe both have: (our h36m17 index, BlazePose landmark index).
+COMMON = ((11, 11), (14, 12), (12, 13), (15, 14), (13, 15), (16, 16), (4, 23), (1, 24), (5, 25), (2, 26), (6, 27), (3, 28))
+OURS, MEDIAPIPE = [a for a, _ in COMMON], [b for _, b in COMMON]
+FEET = (3, 6)  # ankles
+
+
+def _hip_centred(x: np.ndarray) -> np.ndarray:
+    """(T, 12, 3) common joints minus their mid-hip (indices 6, 7)."""
+    return x - x[:, 6:8].mean(1, keepdims=True)
+
+
+def common_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """PA-MPJPE, MPJPE (mid-hip-centred) and acceleration error on the common joints; frames where
+    ``pred`` is NaN (no person found) are left out of the pose errors and of the accelerations they touch."""
+    pred, truth = _hip_centred(pred.astype(np.float64)), _hip_centred(truth.astype(np.float64))
+    ok = np.isfinite(pred).all((1, 2))
+    err = pose_errors(pred[ok], truth[ok])
+    acc = np.linalg.norm(np.diff(pred, 2, axis=0) - np.diff(truth, 2, axis=0), axis=-1) * 1000
+    return {"pa_common": float(err["pa_mpjpe"].mean()), "mpjpe_common": float(err["mpjpe"].mean()),
+            "accel_common": float(np.nanmean(acc)), "found": float(ok.mean())}
+
+
+def foot_skate(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> float:
+    """Mean horizontal speed (cm/s) of the output's ankles on frames where the true ankle is planted
+    (within 6 cm of its lowest height and slower than 0.25 m/s)."""
+    speeds = []
+    for j in FEET:
+        tz = truth_world[:, j, 2]
+        tv = np.linalg.norm(np.diff(truth_world[:, j, :2], axis=0), axis=-1) * fps
+        planted = (tz[1:] < np.nanmin(tz) + 0.06) & (tv < 0.25)
+        pv = np.linalg.norm(np.diff(pred_world[:, j, :2], axis=0), axis=-1) * fps
+        speeds.append(pv[planted])
+    speeds = np.concatenate(speeds)
+    return float(speeds.mean() * 100) if len(speeds) else float("nan")
+
 
 def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "mpm", device: str = "auto") -> dict:
+    """Run the capture with ``lifter`` (default options otherwise) on ``video`` and score it."""
     video = Path(video)
     gt = np.load(gt_path or video.with_name(video.stem + "_gt.npz"))
-    result = capture(video, CaptureOptions(lifter=lifter, device=device, smooth=0.0))
-    truth = gt["joints_cam"][:, :17] - gt["joints_cam"][:, :1]
-    pred = result.camera[:, :17]
-    n = min(len(truth), len(pred))
-    truth, pred = truth[:n].astype(np.float64), pred[:n].astype(np.float64)
+    result = capture(video, CaptureOptions(lifter=lifter, device=device))
+    truth_cam = gt["joints_cam"].astype(np.float64)
+    n = min(len(truth_cam), len(result.camera))
+    truth = truth_cam[:n, :17] - truth_cam[:n, :1]
+    pred = result.camera[:n, :17].astype(np.float64)
     err = pose_errors(pred, truth)
-    acc = np.linalg.norm(np.diff(pred, 2, axis=0) - np.diff(truth, 2, axis=0), axis=-1) * 1000
     px = np.linalg.norm(result.pixels[:n, :17] - gt["uv"][:n, :17], axis=-1)
-    return {"clip": video.stem, "lifter": lifter, "frames": n, "mpjpe": float(err["mpjpe"].mean()),
-            "pa_mpjpe": float(err["pa_mpjpe"].mean()), "accel": float(acc.mean()), "px_2d": float(np.median(px))}
+    m = result.motion
+    world = m.joints[:n] + m.root[:n, None]
+    out = {"clip": video.stem, "method": lifter, "frames": n, "mpjpe": float(err["mpjpe"].mean()),
+           "pa_mpjpe": float(err["pa_mpjpe"].mean()), "root_m": float(np.linalg.norm(result.root[:n] - truth_cam[:n, 0], axis=-1).mean()),
+           "skate_cm_s": foot_skate(world, gt["joints_world"][:n], float(gt["fps"])), "px_2d": float(np.median(px)),
+           "fps": m.meta["tracking_fps"]}
+    return out | common_metrics(result.camera[:n, OURS], truth_cam[:n, OURS])
+
+
+def score_mediapipe(landmarks: str | Path, gt_path: str | Path) -> dict:
+    """Score the npz written by ``mediapipe_pose.py`` against the ground truth."""
+    mp, gt = np.load(landmarks), np.load(gt_path)
+    n = min(len(mp["world"]), len(gt["joints_cam"]))
+    px = np.linalg.norm(mp["image"][:n, MEDIAPIPE] - gt["uv"][:n, OURS], axis=-1)
+    out = {"clip": Path(gt_path).stem.removesuffix("_gt"), "method": "mediapipe", "frames": n,
+           "px_2d": float(np.nanmedian(px)), "fps": n / float(mp["seconds"])}
+    return out | common_metrics(mp["world"][:n, MEDIAPIPE], gt["joints_cam"][:n, OURS])
 
 
 def main(argv=None) -> None:
@@ -37,10 +90,11 @@ def main(argv=None) -> None:
     p.add_argument("gt", nargs="?")
     p.add_argument("--lifter", nargs="+", default=["mpm", "single"])
     a = p.parse_args(argv)
-    print(f"{'clip':10s} {'lifter':7s} {'frames':>6s} {'MPJPE':>7s} {'PA-MPJPE':>9s} {'accel':>7s} {'2D px':>6s}")
+    print(f"{'clip':10s} {'lifter':7s} {'frames':>6s} {'MPJPE':>7s} {'PA-MPJPE':>9s} {'PA-12':>6s} {'accel-12':>8s} {'root m':>7s} {'2D px':>6s}")
     for lifter in a.lifter:
         r = score(a.video, a.gt, lifter)
-        print(f"{r['clip']:10s} {lifter:7s} {r['frames']:6d} {r['mpjpe']:7.1f} {r['pa_mpjpe']:9.1f} {r['accel']:7.2f} {r['px_2d']:6.1f}")
+        print(f"{r['clip']:10s} {lifter:7s} {r['frames']:6d} {r['mpjpe']:7.1f} {r['pa_mpjpe']:9.1f} {r['pa_common']:6.1f} "
+              f"{r['accel_common']:8.2f} {r['root_m']:7.2f} {r['px_2d']:6.1f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,140 @@
+"""The rendered benchmark: a fixed set of held-out clips, rendered, captured by each of our lifters and by
+MediaPipe, and scored against the exact ground truth. One command, resumable (rendered clips are kept):
+
+    python -m video_mocap.models.synth.benchmark [OUT_DIR] [--lifters single mpm] [--no-mediapipe]
+
+MediaPipe (``mediapipe==0.10.14``) runs in its own virtual environment under ``.cache/``, made on first use.
+Prints one table (frame-weighted means over the set) and writes OUT_DIR/results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..assets import CACHE, MEDIAPIPE
+from . import score as S
+
+LANDSCAPE, PORTRAIT = (512, 288), (288, 512)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One benchmark clip: a held-out mocap clip on the character and scene drawn from ``seed``."""
+
+    clip: str
+    seed: int
+    portrait: bool = False
+    pan: bool = False
+    seconds: float = 5.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.clip}_s{self.seed}{'_v' if self.portrait else ''}{'_pan' if self.pan else ''}"
+
+
+#: Held-out test subjects only (05 modern dance, 16 walks/jumps/runs, 49 dance and gymnastics); 4 of 12
+#: in 9:16, 4 with a following pan.
+SET = (
+    Shot("05_01", 1), Shot("05_02", 2, portrait=True), Shot("05_10", 3, pan=True), Shot("05_11", 4),
+    Shot("05_13", 5, portrait=True, pan=True), Shot("16_02", 6), Shot("16_07", 7, portrait=True), Shot("49_02", 8, pan=True),
+    Shot("49_06", 9), Shot("49_08", 10, portrait=True), Shot("49_18", 11), Shot("49_20", 12, pan=True),
+)
+METRICS = ("pa_common", "accel_common", "mpjpe", "pa_mpjpe", "root_m", "skate_cm_s", "px_2d", "fps", "found")
+
+
+def mediapipe_python() -> Path:
+    """The interpreter of the MediaPipe environment, made (pip, once) if missing."""
+    venv = CACHE / "mediapipe-venv"
+    python = venv / "bin" / "python"
+    if not python.is_file():
+        print(f"making {venv} with {MEDIAPIPE} (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", MEDIAPIPE, "numpy<2"], check=True)
+    return python
+
+
+def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float = 25.0, scale: float = 1.0) -> tuple[Path, Path]:
+    """Render ``shot`` into ``out`` unless it is there already."""
+    video, gt = out / f"{shot.name}.mp4", out / f"{shot.name}_gt.npz"
+    if not (video.is_file() and gt.is_file()):
+        from .render import render  # bpy only when something must be rendered
+
+        size = tuple(int(round(s * scale / 2)) * 2 for s in (PORTRAIT if shot.portrait else LANDSCAPE))
+        render(out, shot.clip, data, shot.seconds, fps, size, shot.seed, samples, shot.pan, shot.name)
+    return video, gt
+
+
+def run(out: str | Path, shots=SET, lifters=("single", "mpm"), mediapipe: bool = True, data: str = "../shared/data/cmu_positions.npz",
+        samples: int = 4, scale: float = 1.0) -> list[dict]:
+    """Render (if needed) and score every shot; one row per shot and method."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, shot in enumerate(shots):
+        t0 = time.perf_counter()
+        video, gt = render_shot(shot, out, data, samples, scale=scale)
+        print(f"[{i + 1}/{len(shots)}] {shot.name}: rendered in {time.perf_counter() - t0:.0f} s", flush=True)
+        for lifter in lifters:
+            rows.append(S.score(video, gt, lifter) | {"shot": asdict(shot)})
+        if mediapipe:
+            landmarks = out / f"{shot.name}_mediapipe.npz"
+            if not landmarks.is_file():
+                subprocess.run([str(mediapipe_python()), str(Path(__file__).with_name("mediapipe_pose.py")), str(video), str(landmarks)],
+                               check=True, capture_output=True)
+            rows.append(S.score_mediapipe(landmarks, gt) | {"shot": asdict(shot)})
+    (out / "results.json").write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Frame-weighted means per method."""
+    out = {}
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        w = np.array([r["frames"] for r in mine], float)
+        out[method] = {k: float(np.average([r[k] for r in mine], weights=w)) for k in METRICS if k in mine[0]}
+        out[method]["frames"] = int(w.sum())
+    return out
+
+
+def print_tables(rows: list[dict]) -> None:
+    table = summary(rows)
+    cols = (("PA-MPJPE 12j", "pa_common", ".1f"), ("accel 12j", "accel_common", ".2f"), ("MPJPE 17j", "mpjpe", ".1f"),
+            ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"), ("skate cm/s", "skate_cm_s", ".1f"),
+            ("2D px", "px_2d", ".1f"), ("fps", "fps", ".1f"))
+    print(f"| method | frames | {' | '.join(c for c, _, _ in cols)} |")
+    print("|---|---|" + "---|" * len(cols))
+    for method, m in table.items():
+        print(f"| {method} | {m['frames']} | " + " | ".join(format(m[k], f) if k in m else "-" for _, k, f in cols) + " |")
+    methods = list(table)
+    print(f"\nPA-MPJPE on the 12 common joints, per clip (mm):\n| clip | {' | '.join(methods)} |\n|---|" + "---|" * len(methods))
+    for name in dict.fromkeys(r["clip"] for r in rows):
+        by = {r["method"]: r["pa_common"] for r in rows if r["clip"] == name}
+        print(f"| {name} | " + " | ".join(f"{by[m]:.1f}" if m in by else "-" for m in methods) + " |")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out", nargs="?", default="out/benchmark")
+    p.add_argument("--lifters", nargs="+", default=["single", "mpm"])
+    p.add_argument("--no-mediapipe", action="store_true")
+    p.add_argument("--data", default="../shared/data/cmu_positions.npz")
+    p.add_argument("--samples", type=int, default=4, help="Cycles samples per pixel")
+    p.add_argument("--shots", type=int, default=len(SET), help="only the first N shots of the set")
+    a = p.parse_args(argv)
+    t0 = time.perf_counter()
+    rows = run(a.out, SET[: a.shots], tuple(a.lifters), not a.no_mediapipe, a.data, a.samples)
+    print(f"\n{len(SET[: a.shots])} clips in {(time.perf_counter() - t0) / 60:.1f} min; "
+          f"`python -m video_mocap.models.synth.benchmark {' '.join(argv if argv is not None else sys.argv[1:])}`\n")
+    print_tables(rows)
+
+
+if __name__ == "__main__":
+    main()
