@@ -42,6 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     sh.add_argument("name", help="shipped model name, e.g. single or mpm")
     sh.add_argument("--data", default=DEFAULT_DATA)
     sh.add_argument("--train-command", required=True, help="the training command, for the card")
+    tc = sub.add_parser("train-context", help="train the context-aware lifter on rendered images")
+    tc.add_argument("data", help="folder of chunk_*.npz from python -m video_mocap.models.synth.context_data")
+    tc.add_argument("--base", default="models/runs/single.pt", help="checkpoint of the single-frame lifter to refine")
+    tc.add_argument("--out", default="models/runs")
+    tc.add_argument("--steps", type=int, default=3000)
+    tc.add_argument("--batch", type=int, default=128)
+    tc.add_argument("--lr", type=float, default=5e-4)
+    tc.add_argument("--no-context", action="store_true", help="ablation: the same refinement from 2D alone")
+    tc.add_argument("--seed", type=int, default=0)
+    sc = sub.add_parser("ship-context", help="export the context lifter into models/weights with its card")
+    sc.add_argument("checkpoint")
+    sc.add_argument("--train-command", required=True)
+    sc.add_argument("--benchmark", help="results.json of the rendered benchmark, for the card")
     sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     args = p.parse_args(argv)
 
@@ -57,6 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         from .export import export
 
         print(export(args.checkpoint, args.onnx))
+    elif args.command == "train-context":
+        from .context import ContextConfig, train_context
+
+        cfg = ContextConfig(data=args.data, base=args.base, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+                            arch={"context": not args.no_context})
+        print(train_context(cfg, args.out))
+    elif args.command == "ship-context":
+        from .card import ship_context
+
+        print(ship_context(args.checkpoint, args.train_command, args.benchmark))
     elif args.command == "convert-detector":
         from .card import ship_detector
 

@@ -100,6 +100,60 @@ Generated {time.strftime('%Y-%m-%d')} by `python -m video_mocap.models ship`.
     return directory / f"{name}.md"
 
 
+def ship_context(checkpoint: str | Path, train_command: str, benchmark: str | Path | None = None,
+                 directory: Path = WEIGHTS_DIR) -> Path:
+    """Ship the context-aware lifter: export, hash, card (validation on rendered images; the rendered
+    benchmark's table when ``benchmark`` (its results.json) is given)."""
+    from .synth.benchmark import summary
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    cfg, hist = state["config"], state["history"]
+    onnx_path = export(checkpoint, directory / "context.onnx")
+    entry = register("context", onnx_path, {
+        "kind": "context", "window": 1, "command": train_command,
+        "licence": "CMU mocap poses (free for all uses) on CC0 MakeHuman characters; BlazePose features (Apache-2.0)",
+        "val_mpjpe_mm": round(state["best_val_mm"], 1)}, directory)
+    table = ""
+    if benchmark:
+        rows = summary(json.loads(Path(benchmark).read_text()))
+        table = ("\n**Rendered benchmark** (`python -m video_mocap.models.synth.benchmark`: 12 held-out clips, "
+                 "see the README):\n\n| method | PA-MPJPE 12 joints | accel 12 joints | MPJPE 17 | PA-MPJPE 17 |\n|---|---|---|---|---|\n"
+                 + "\n".join(f"| {m} | {r['pa_common']:.1f} | {r['accel_common']:.2f} | {r.get('mpjpe', float('nan')):.1f} | "
+                             f"{r.get('pa_mpjpe', float('nan')):.1f} |" for m, r in rows.items()) + "\n")
+    log = "\n".join(f"| {h['step']} | {h['loss_mm']:.1f} | {h['val_mpjpe_mm']:.1f} |" for h in hist)
+    card = f"""# context.onnx: model card
+
+Context-aware single-frame lifter (Context-Aware PoseFormer, Zhao et al. 2023): the shipped single-frame lifter
+(`single.onnx`'s network, frozen) refined by the BlazePose landmark model's backbone features. Each joint token
+samples the four feature levels (strides 4-32 of the 256-px crop) bilinearly at the joint and at {cfg['arch'].get('points', 4)}
+learned offsets per level with learned softmax weights (deformable sampling); a transformer across levels per joint,
+then across joints, and a zero-initialised head adding a residual to the base's 3D. The detector is not fine-tuned.
+
+- **File**: `models/weights/context.onnx`, sha256 `{entry['sha256']}`, {onnx_path.stat().st_size / 1e6:.1f} MB, ONNX opset 17.
+  Inputs: keypoints (B, 17, 3), crop (B, 17, 2) in [0, 1], level0..level3 (the landmark model's extra outputs);
+  output pose3d (B, 17, 3). See `models/export.py` and `inference/context.py`.
+- **Data and licence**: images rendered by `python -m video_mocap.models.synth.context_data` (CC0 MakeHuman
+  bodies of random sex, height, weight, muscle, skin tone and clothes; random floors, backdrops, light; one
+  random camera per image, all round) in poses of the **training subjects** of `cmu_positions.npz` (CMU
+  mocap, free for all uses); held-out subjects never rendered. Each image goes through our BlazePose ONNX
+  as the capture path runs it. Validation: every tenth chunk (other characters and scenes, training-subject poses).
+- **Training**: `{train_command}` ({cfg['steps']} steps, batch {cfg['batch']} images, AdamW lr {cfg['lr']},
+  cosine schedule, seed {cfg['seed']}); {hist[-1]['minutes'] if hist else float('nan'):.0f} min on a 2-core CPU.
+- **Validation MPJPE** (rendered images, pelvis-relative, camera axes): {state['best_val_mm']:.1f} mm; the frozen
+  context-agnostic base alone on the same images: {state['base_val_mm']:.1f} mm.
+{table}
+Training log (val = MPJPE on the validation chunks, mm):
+
+| step | train loss (mm) | val MPJPE (mm) |
+|---|---|---|
+{log}
+
+Generated {time.strftime('%Y-%m-%d')} by `python -m video_mocap.models ship-context`.
+"""
+    (directory / "context.md").write_text(card)
+    return directory / "context.md"
+
+
 FEATURES = ("model_1/model/add_11/add", "model_1/model/add_10/add", "model_1/model/add_9/add", "model_1/model/add_8/add")
 
 

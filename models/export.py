@@ -5,6 +5,7 @@
 | single, mlp | keypoints (B, 17, 3) | pose3d (B, 17, 3) |
 | tcn | keypoints (B, L, 17, 3), L >= 27 | pose3d (B, L - 26, 17, 3) |
 | mpm | keypoints (B, 27, 17, 3), pose3d_in (B, 27, 17, 3), known3d (B, 27, 17), mode (B,) | pose3d (B, 27, 17, 3), keypoints2d (B, 27, 17, 2) |
+| context | keypoints (B, 17, 3), crop (B, 17, 2) in [0, 1], level0..level3 (B, C, S, S) | pose3d (B, 17, 3) |
 
 keypoints are :func:`video_mocap.inference.normalize.normalize_keypoints` output; pose3d is
 pelvis-relative, camera axes (x right, y down, z forward), metres. The window of mpm is fixed (27).
@@ -29,6 +30,11 @@ def example_inputs(kind: str, batch: int = 2, window: int = 27, seed: int = 0) -
         return {"keypoints": torch.randn(batch, J, 3, generator=g)}
     if kind == "tcn":
         return {"keypoints": torch.randn(batch, window + 4, J, 3, generator=g)}
+    if kind == "context":
+        from .nets import LEVELS
+
+        maps = {f"level{i}": torch.randn(batch, c, s, s, generator=g) for i, (c, s) in enumerate(LEVELS)}
+        return {"keypoints": torch.randn(batch, J, 3, generator=g), "crop": torch.rand(batch, J, 2, generator=g), **maps}
     return {
         "keypoints": torch.randn(batch, window, J, 3, generator=g),
         "pose3d_in": torch.randn(batch, window, J, 3, generator=g) * 0.3,

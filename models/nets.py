@@ -4,11 +4,14 @@ pelvis-relative 3D poses in camera axes, metres (the pelvis is pinned to 0).
 - :class:`SingleLifter`: context-agnostic single frame, joint tokens through a spatial transformer.
 - :class:`MPM`: masked pose modelling (2D and 3D encoders into a shared space, a shared spatial MLP and
   temporal transformer, 2D and 3D decoders); lifts, lifts through occlusion and completes 3D.
+- :class:`ContextLifter`: Context-Aware PoseFormer on one frame: the single lifter refined by the 2D
+  detector's feature maps, sampled at each joint and at learned offsets around it (deformable sampling).
 - :class:`MLPBaseline` (Martinez et al.) and :class:`TCNBaseline` (VideoPose3D, 27 frames): yardsticks.
 """
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 J = 17
@@ -120,9 +123,78 @@ class MPM(nn.Module):
         return _pin_pelvis(out3d), out2d
 
 
+#: BlazePose landmark-model feature levels (channels, side) at strides 4, 8, 16, 32 of the 256-px crop.
+LEVELS = ((48, 64), (48, 32), (48, 16), (144, 8))
+
+
+def sample_map(fmap: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of ``fmap`` (B, C, S, S) at ``points`` (B, N, P, 2) given as (x, y) in [0, 1] of the
+    crop (pixel i of an S-wide map covers [i, i + 1) / S): (B, C, N, P); outside the map, the border."""
+    return F.grid_sample(fmap, points * 2 - 1, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class ContextLifter(nn.Module):
+    """Single frame + detector context (Context-Aware PoseFormer, Zhao et al. 2023), as a refinement of a
+    context-agnostic :class:`SingleLifter` (``base``, kept frozen in training).
+
+    ``forward(kp, crop, f0, f1, f2, f3)``: ``kp`` (B, J, 3) normalised 2D + confidence, ``crop`` (B, J, 2)
+    the joints in the crop in [0, 1], ``f0..f3`` the four feature maps (B, C, S, S). Each joint token
+    (from its 2D) predicts, per level, ``points`` offsets around the joint and softmax weights over them
+    plus the joint itself; the bilinear samples, weighted, projected and tagged with a level embedding, go
+    through a transformer across levels (per joint, with the joint token), then one across joints; a
+    zero-initialised head adds a residual to the base's 3D. With ``context=False`` the feature path is
+    off: the same refinement from 2D alone (the paper's ablation, trained on the same frames).
+    """
+
+    def __init__(self, d: int = 128, points: int = 4, layers: int = 2, heads: int = 8, dropout: float = 0.1,
+                 reach: float = 0.08, context: bool = True):
+        super().__init__()
+        self.base = SingleLifter()
+        self.context, self.points, self.reach = context, points, reach
+        L = len(LEVELS)
+        self.embed = nn.Linear(3, d)
+        self.joint = nn.Parameter(torch.randn(1, J, d) * 0.02)
+        self.offsets = nn.Linear(d, L * points * 2)
+        nn.init.zeros_(self.offsets.weight)
+        with torch.no_grad():  # start on a small ring around the joint
+            ang = torch.arange(points) * 2 * torch.pi / points
+            self.offsets.bias.copy_(torch.stack([ang.cos(), ang.sin()], -1).mul(0.25).repeat(L, 1).flatten())
+        self.weights = nn.Linear(d, L * (points + 1))
+        self.proj = nn.ModuleList(nn.Sequential(nn.Linear(c, d), nn.LayerNorm(d)) for c, _ in LEVELS)
+        self.level = nn.Parameter(torch.randn(1, L + 1, d) * 0.02)
+        self.across_levels = _encoder(d, heads, 1, 2 * d, dropout)
+        self.across_joints = _encoder(d, heads, layers, 2 * d, dropout)
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, 3)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def sample(self, q: torch.Tensor, crop: torch.Tensor, maps: list[torch.Tensor]) -> torch.Tensor:
+        """Per joint and level, the weighted bilinear samples at the joint and its learned offsets: (B, J, L, d)."""
+        b, L, k = q.shape[0], len(maps), self.points
+        off = torch.tanh(self.offsets(q).view(b, J, L, k, 2)) * self.reach
+        pts = torch.cat([crop[:, :, None, None].expand(b, J, L, 1, 2), crop[:, :, None, None] + off], 3)  # (B, J, L, k+1, 2)
+        w = torch.softmax(self.weights(q).view(b, J, L, k + 1), -1)
+        out = []
+        for i, fmap in enumerate(maps):
+            s = sample_map(fmap, pts[:, :, i])  # (B, C, J, k+1)
+            out.append(self.proj[i]((s * w[:, None, :, i]).sum(-1).transpose(1, 2)))
+        return torch.stack(out, 2)
+
+    def forward(self, kp: torch.Tensor, crop: torch.Tensor, f0: torch.Tensor, f1: torch.Tensor, f2: torch.Tensor,
+                f3: torch.Tensor) -> torch.Tensor:
+        b = kp.shape[0]
+        q = self.embed(kp) + self.joint
+        if self.context:
+            tokens = torch.cat([q[:, :, None], self.sample(q, crop, [f0, f1, f2, f3])], 2) + self.level[:, None]
+            q = self.across_levels(tokens.flatten(0, 1))[:, 0].view(b, J, -1)
+        x = self.across_joints(q)
+        return _pin_pelvis(self.base(kp) + self.head(self.norm(x)))
+
+
 def build(kind: str, **kw) -> nn.Module:
-    """A network by name: single, mpm, mlp, tcn."""
-    nets = {"single": SingleLifter, "mpm": MPM, "mlp": MLPBaseline, "tcn": TCNBaseline}
+    """A network by name: single, mpm, mlp, tcn, context."""
+    nets = {"single": SingleLifter, "mpm": MPM, "mlp": MLPBaseline, "tcn": TCNBaseline, "context": ContextLifter}
     if kind not in nets:
         raise KeyError(f"unknown model {kind!r}; known: {', '.join(nets)}")
     return nets[kind](**kw)
