@@ -72,7 +72,11 @@ def _capture(args: argparse.Namespace) -> int:
     meta = m.meta
     print(f"{len(m)} frames at {m.fps:g} fps; tracking {meta['tracking_fps']} fps on {meta['provider']}, "
           f"lifting ({meta['lifter']}) {meta['lift_ms_per_frame']} ms/frame; frames without a person: "
-          f"{meta['frames_without_person']}" + (f", unseen stretches {meta['unseen_stretches']}" if meta["unseen_stretches"] else ""))
+          f"{meta['frames_without_person']}" + (f", unseen stretches {meta['unseen_stretches']}" if meta["unseen_stretches"] else "")
+          + f"; camera pitch {meta['camera_pitch_deg']:+.0f} deg")
+    if meta["joints_never_seen"]:
+        print(f"never seen, guessed by the lifter throughout: {', '.join(meta['joints_never_seen'])} "
+              "(out of frame or hidden; the keys exist but are not measured)")
     print("wrote " + ", ".join(map(str, written)))
     return 0
 
@@ -86,13 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     cap = sub.add_parser("capture", help="video in, motion out")
     cap.add_argument("video")
     cap.add_argument("-o", "--output", required=True, help="motion .npz to write")
-    cap.add_argument("--lifter", choices=["single", "mpm"], default="single",
-                     help="single: more accurate today; mpm: smoother, fills occlusions from neighbouring frames")
+    cap.add_argument("--lifter", choices=["single", "mpm", "context"], default="single",
+                     help="single: one frame's 2D; mpm: smoother, fills occlusions from neighbouring frames; "
+                          "context: one frame's 2D plus the detector's image features")
     cap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
     cap.add_argument("--threshold", type=float, default=0.3, help="confidence below which joints are filled")
     cap.add_argument("--smooth", type=float, default=0.5, help="smoothing strength 0..1")
-    cap.add_argument("--fov", type=float, default=60.0, help="horizontal field of view in degrees")
+    cap.add_argument("--fov", type=float, default=60.0, help="field of view across the long side of the frame, degrees")
     cap.add_argument("--focal", type=float, help="focal length in pixels (overrides --fov)")
     cap.add_argument("--start", type=int, default=0, help="first frame")
     cap.add_argument("--stop", type=int, help="frame to stop before")

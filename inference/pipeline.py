@@ -73,6 +73,24 @@ def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames
     return pixels, conf, long_gaps
 
 
+def out_of_frame(pixels: np.ndarray, conf: np.ndarray, width: int, height: int, margin: float = 0.02,
+                 cap: float = 0.1) -> np.ndarray:
+    """Joints the landmark model placed outside the picture (beyond ``margin`` of its size) were not seen,
+    whatever their visibility says: their confidence is capped at ``cap`` (below the lifting threshold)."""
+    mx, my = margin * width, margin * height
+    outside = (pixels[..., 0] < -mx) | (pixels[..., 0] > width + mx) | (pixels[..., 1] < -my) | (pixels[..., 1] > height + my)
+    return np.where(outside, np.minimum(conf, cap), conf)
+
+
+def never_seen(conf: np.ndarray, seen: np.ndarray, names, threshold: float, fraction: float = 0.05) -> list[str]:
+    """Joints at or above ``threshold`` in fewer than ``fraction`` of the frames with a person: the
+    lifter guessed them all along (legs out of frame, ...)."""
+    if not seen.any():
+        return []
+    ok = (conf[seen] >= threshold).mean(0)
+    return [names[j] for j in np.flatnonzero(ok < fraction)]
+
+
 def _masked(conf: np.ndarray, opts: CaptureOptions) -> np.ndarray:
     """Confidences the lifters see: below the threshold a joint is masked (0) and the lifter fills it."""
     conf = conf.copy()
@@ -134,6 +152,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         raise CaptureError(f"{video}: no person was found in any of the {len(seen)} frames")
     track_fps = len(times) / max(time.perf_counter() - t0, 1e-9)
     pixels, conf = np.array(pixels), np.array(conf)
+    conf = out_of_frame(pixels, conf, info.width, info.height)
     pixels, conf, long_gaps = fill_gaps(pixels, conf, seen, int(opts.max_gap * info.fps))
     # Lift (pelvis-relative, camera axes).
     progress("lifting", 0, 1, 0.0)
@@ -180,7 +199,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     meta = {"source": str(video), "lifter": opts.lifter, "provider": model.provider, "options": asdict(opts),
             "tracking_fps": round(track_fps, 1), "camera_pitch_deg": round(pitch(rotation), 1), "lift_ms_per_frame": round(lift_ms, 3),
             "detector_runs": tracker.detections, "frames_without_person": int((~seen).sum()),
-            "unseen_stretches": [[a, b] for a, b in long_gaps]}
+            "unseen_stretches": [[a, b] for a, b in long_gaps],
+            "joints_never_seen": never_seen(conf[:, :17], seen, mapping.target.names, opts.threshold)}
     progress("done", 1, 1, track_fps)
     motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=mapping.target, frame="blender",
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta)

@@ -71,6 +71,34 @@ def test_capture_end_to_end(clip, tmp_path):
     assert m.root is not None and m.intrinsics[0, 0] > 0
 
 
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample.mp4"
+
+
+def test_legs_out_of_frame_are_reported_and_filled(tmp_path):
+    """The sample clip cut off below the hips: the legs are guessed (keys exist), reported as never seen."""
+    cap = cv2.VideoCapture(str(SAMPLE))
+    ok, frame = cap.read()
+    h, w = frame.shape[:2]
+    g = np.load(SAMPLE.with_name("sample_gt.npz"))
+    cut = int(np.nanmax(g["uv"][:, [1, 4], 1]) + 0.08 * h)  # just below the lower hip
+    out = tmp_path / "cut.mp4"
+    vw = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 25, (w, cut))
+    for _ in range(40):
+        vw.write(frame[:cut])
+        ok, frame = cap.read()
+    vw.release()
+    m = capture(out, CaptureOptions(lifter="single", device="cpu")).motion
+    assert {"r_ankle", "l_ankle"} <= set(m.meta["joints_never_seen"]) and "l_shoulder" not in m.meta["joints_never_seen"]
+    assert np.isfinite(m.positions()[:, [2, 3, 5, 6]]).all(), "legs are still filled"
+    assert (m.confidence[:, [3, 6]] <= 0.1).all(), "and marked as guesses"
+
+
+def test_out_of_frame_caps_confidence():
+    px = np.array([[[10.0, 10.0], [-50.0, 10.0], [100.0, 130.0]]])
+    got = pipeline.out_of_frame(px, np.full((1, 3), 0.9), 100, 100)
+    np.testing.assert_allclose(got, [[0.9, 0.1, 0.1]])
+
+
 def test_cli_writes_motion_bvh_and_preview(clip, tmp_path):
     out = tmp_path / "m.npz"
     args = [str(clip), "-o", str(out), "--lifter", "single", "--device", "cpu", "--bvh", str(tmp_path / "m.bvh"),
