@@ -54,13 +54,17 @@ def torso_up(cam: np.ndarray) -> np.ndarray:
 
 def floor_up(cam: np.ndarray, fps: float, up: np.ndarray, spread: float = 0.4, max_change: float = 30.0) -> np.ndarray:
     """Refine ``up`` with the floor: the planted foot's positions (the lower ankle, while it is slow) lie on
-    the ground plane. Along every direction they cover more than ``spread`` m (RMS), "up" must be
+    the ground plane (frames where the torso is upright only: no cartwheels or lying down). Along every
+    direction they cover more than ``spread`` m (RMS), "up" must be
     perpendicular to it; a walk along one line fixes the tilt along that line, a walk over an area the
     whole plane. Changes larger than ``max_change`` degrees are distrusted (``up`` is returned)."""
     feet = cam[:, list(ANKLES)]
     lower = feet[np.arange(len(cam)), np.argmin(np.nan_to_num(feet @ up, nan=np.inf), axis=1)]
     speed = np.linalg.norm(np.gradient(lower, axis=0), axis=-1) * fps if len(cam) > 2 else np.full(len(cam), np.inf)
-    pts = lower[np.isfinite(lower).all(1) & (speed < 0.6)]
+    torso = cam[:, 8] - cam[:, 0]
+    with np.errstate(invalid="ignore"):
+        upright = (torso @ up) > np.cos(np.radians(35)) * np.linalg.norm(torso, axis=1)
+    pts = lower[np.isfinite(lower).all(1) & (speed < 0.6) & upright]
     if len(pts) < 10:
         return up
     centred = pts - pts.mean(0)

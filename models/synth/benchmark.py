@@ -99,7 +99,11 @@ def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
         w = np.array([r["frames"] for r in mine], float)
-        out[method] = {k: float(np.average([r[k] for r in mine], weights=w)) for k in METRICS if k in mine[0]}
+        out[method] = {}
+        for k in (k for k in METRICS if k in mine[0]):
+            v = np.array([r[k] for r in mine], float)
+            ok = np.isfinite(v)  # foot skating is undefined on clips where no foot is ever planted
+            out[method][k] = float(np.average(v[ok], weights=w[ok])) if ok.any() else float("nan")
         out[method]["frames"] = int(w.sum())
     return out
 

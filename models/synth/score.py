@@ -5,7 +5,7 @@
 Our lifters, on the 17 canonical joints, pelvis-relative in camera axes: MPJPE, PA-MPJPE; the root
 trajectory error (pelvis in camera space, m, with the default field of view a user gets); the camera pitch
 error (degrees; the world's up, from the torso and the floor); foot skating
-(cm/s of the output's feet while the true foot is planted); the detector's 2D error (px). Both ours and
+(cm/s of the output's feet while the true foot is planted); the detector's 2D error (px, median over the common joints). Both ours and
 MediaPipe, on the 12 joints both have (shoulders, elbows, wrists, hips, knees, ankles), mid-hip-centred:
 PA-MPJPE and acceleration error (mm/frame^2).
 """
@@ -71,7 +71,7 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "m
     truth = truth_cam[:n, :17] - truth_cam[:n, :1]
     pred = result.camera[:n, :17].astype(np.float64)
     err = pose_errors(pred, truth)
-    px = np.linalg.norm(result.pixels[:n, :17] - gt["uv"][:n, :17], axis=-1)
+    px = np.linalg.norm(result.pixels[:n, OURS] - gt["uv"][:n, OURS], axis=-1)  # the joints MediaPipe is scored on
     m = result.motion
     world = m.joints[:n] + m.root[:n, None]
     out = {"clip": video.stem, "method": lifter, "frames": n, "mpjpe": float(err["mpjpe"].mean()),
