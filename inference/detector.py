@@ -184,19 +184,22 @@ def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = 7
     (a cell's index read as its position, as MediaPipe does) when the window's peak confidence reaches
     ``min_confidence``. Unlike MediaPipe's hard switch, the move fades in over ``min_confidence`` +- ``ramp``,
     so a peak hovering at the threshold does not make the point jump between frames."""
-    side = heatmap.shape[0]
+    side, n = heatmap.shape[0], len(points)
     cell = LM_SIZE / side
     out = points.astype(np.float64).copy()
     col, row = np.trunc(points[:, 0] / cell).astype(int), np.trunc(points[:, 1] / cell).astype(int)
+    inside = np.flatnonzero((col >= 0) & (col < side) & (row >= 0) & (row < side))
     r = (kernel - 1) // 2
-    for i in np.flatnonzero((col >= 0) & (col < side) & (row >= 0) & (row < side)):
-        r0, r1, c0, c1 = max(0, row[i] - r), min(side, row[i] + r + 1), max(0, col[i] - r), min(side, col[i] + r + 1)
-        conf = _sigmoid(heatmap[r0:r1, c0:c1, i])
-        weight = np.clip((conf.max() - min_confidence + ramp) / (2 * ramp), 0, 1) if ramp > 0 else float(conf.max() >= min_confidence)
-        if weight > 0 and conf.sum() > 0:
-            rows, cols = np.mgrid[r0:r1, c0:c1]
-            refined = np.array([(cols * conf).sum(), (rows * conf).sum()]) / conf.sum() * cell
-            out[i] += weight * (refined - out[i])
+    offs = np.arange(-r, r + 1)
+    rows, cols = row[inside, None] + offs, col[inside, None] + offs  # (M, k) window indices, may leave the map
+    conf = _sigmoid(heatmap[np.clip(rows, 0, side - 1)[:, :, None], np.clip(cols, 0, side - 1)[:, None, :], inside[:, None, None]])
+    conf *= ((rows >= 0) & (rows < side))[:, :, None] & ((cols >= 0) & (cols < side))[:, None, :]  # zero border
+    total, peak = conf.sum((1, 2)), conf.max((1, 2))
+    ok = total > 0
+    refined = np.stack([(conf * cols[:, None, :]).sum((1, 2)), (conf * rows[:, :, None]).sum((1, 2))], 1) / np.where(ok, total, 1)[:, None] * cell
+    weight = np.clip((peak - min_confidence + ramp) / (2 * ramp), 0, 1) if ramp > 0 else (peak >= min_confidence).astype(float)
+    weight = np.where(ok, weight, 0.0)
+    out[inside] += weight[:, None] * (refined - out[inside])
     return out
 
 

@@ -47,10 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     tc.add_argument("--base", default="models/runs/single.pt", help="checkpoint of the single-frame lifter to refine")
     tc.add_argument("--out", default="models/runs")
     tc.add_argument("--steps", type=int, default=3000)
-    tc.add_argument("--batch", type=int, default=128)
+    tc.add_argument("--batch", type=int, default=64)
     tc.add_argument("--lr", type=float, default=5e-4)
     tc.add_argument("--no-context", action="store_true", help="ablation: the same refinement from 2D alone")
     tc.add_argument("--seed", type=int, default=0)
+    tc.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     sc = sub.add_parser("ship-context", help="export the context lifter into models/weights with its card")
     sc.add_argument("checkpoint")
     sc.add_argument("--train-command", required=True)
@@ -73,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "train-context":
         from .context import ContextConfig, train_context
 
+        if args.threads:
+            torch.set_num_threads(args.threads)
         cfg = ContextConfig(data=args.data, base=args.base, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
                             arch={"context": not args.no_context})
         print(train_context(cfg, args.out))

@@ -29,7 +29,7 @@ class ContextConfig:
     base: str
     steps: int = 3000
     epoch_steps: int = 250
-    batch: int = 128
+    batch: int = 64
     lr: float = 5e-4
     weight_decay: float = 1e-4
     threshold: float = 0.3  # joints below it are masked, as in the capture path

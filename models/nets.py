@@ -146,7 +146,7 @@ class ContextLifter(nn.Module):
     off: the same refinement from 2D alone (the paper's ablation, trained on the same frames).
     """
 
-    def __init__(self, d: int = 128, points: int = 4, layers: int = 2, heads: int = 8, dropout: float = 0.1,
+    def __init__(self, d: int = 96, points: int = 4, layers: int = 2, heads: int = 4, dropout: float = 0.1,
                  reach: float = 0.08, context: bool = True):
         super().__init__()
         self.base = SingleLifter()
