@@ -24,7 +24,8 @@ def _device_items(self, context):
 
 
 LIFTERS = [("single", "Single frame", "Each frame on its own: the more accurate lifter today, more jitter"),
-           ("mpm", "Temporal (MPM)", "Masked pose modelling over 27-frame windows: smoother, fills occlusions")]
+           ("mpm", "Temporal (MPM)", "Masked pose modelling over 27-frame windows: smoother, fills occlusions"),
+           ("context", "Context-aware", "Each frame's 2D plus the detector's image features around every joint")]
 ROOT_MODES = [("hips", "On the hips", "All body translation on the hips bone"),
               ("root", "Root motion", "Ground-plane motion on the root bone, height on the hips (game engines)"),
               ("in_place", "In place", "Only the height changes"),
@@ -43,7 +44,7 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
                                        description="Confidence below which a joint is filled")
     smooth: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR")
     fov: bpy.props.FloatProperty(name="Field of View", default=60.0, min=10.0, max=170.0,
-                                 description="Horizontal field of view of the camera that filmed the clip (degrees)")
+                                 description="Field of view across the long side of the frame, of the camera that filmed the clip (degrees)")
     armature: bpy.props.PointerProperty(name="Armature", type=bpy.types.Object, poll=_armature_poll,
                                         description="The rig to animate (empty: create a new armature)")
     preset: bpy.props.EnumProperty(name="Rig Preset", items=_preset_items)
