@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     tc.add_argument("--no-context", action="store_true", help="ablation: the same refinement from 2D alone")
     tc.add_argument("--seed", type=int, default=0)
     tc.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ec = sub.add_parser("evaluate-context", help="same images with and without context: MPJPE / PA-MPJPE")
+    ec.add_argument("data", help="folder of chunk_*.npz (e.g. made with --split test)")
+    ec.add_argument("checkpoints", nargs="+")
     sc = sub.add_parser("ship-context", help="export the context lifter into models/weights with its card")
     sc.add_argument("checkpoint")
     sc.add_argument("--train-command", required=True)
@@ -79,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg = ContextConfig(data=args.data, base=args.base, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
                             arch={"context": not args.no_context})
         print(train_context(cfg, args.out))
+    elif args.command == "evaluate-context":
+        from .context import evaluate_images
+
+        print("| model | images | MPJPE (mm) | PA-MPJPE (mm) |\n|---|---|---|---|")
+        for name, r in evaluate_images(args.checkpoints, args.data).items():
+            print(f"| {name} | {r['images']} | {r['mpjpe']:.1f} | {r['pa_mpjpe']:.1f} |")
     elif args.command == "ship-context":
         from .card import ship_context
 

@@ -8,6 +8,7 @@ ablation). Every tenth chunk (k % 10 == 9) is validation; the best checkpoint by
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
@@ -19,7 +20,7 @@ import torch
 
 from ..inference.detector import LM_SIZE
 from ..inference.normalize import normalize_keypoints
-from .nets import build
+from .nets import ContextLifter, build
 from .train import load_checkpoint, mpjpe
 
 
@@ -78,6 +79,26 @@ def evaluate_net(net, d: dict[str, np.ndarray], idx: np.ndarray, threshold: floa
     return float(np.concatenate(errs).mean() * 1000)
 
 
+def evaluate_images(checkpoints: list[str | Path], folder: str | Path, threshold: float = 0.3) -> dict[str, dict[str, float]]:
+    """MPJPE and PA-MPJPE (mm) on every found image in ``folder`` of each checkpoint and of the frozen base
+    (the context-agnostic single lifter) the first one refines: the same frames with and without context."""
+    from .evaluate import pose_errors
+
+    d, _ = load_chunks(folder)
+    idx = np.arange(len(d["conf"]))
+    truth = d["joints_cam"].astype(np.float64)
+    out = {}
+    for i, path in enumerate(checkpoints):
+        net, state = load_checkpoint(path)
+        runs = ([("single (base)", lambda kp, *context, n=net: n.base(kp))] if i == 0 else []) + [(Path(path).stem, net)]
+        for name, fn in runs:
+            with torch.no_grad():
+                pred = np.concatenate([fn(*inputs(d, idx[j : j + 256], threshold)).numpy() for j in range(0, len(idx), 256)])
+            err = pose_errors(pred.astype(np.float64), truth)
+            out[name] = {"mpjpe": float(err["mpjpe"].mean()), "pa_mpjpe": float(err["pa_mpjpe"].mean()), "images": len(idx)}
+    return out
+
+
 def train_context(cfg: ContextConfig, out: str | Path, log=print) -> Path:
     """Train and save the best checkpoint to ``out/MODEL.pt`` (loadable with :func:`load_checkpoint`)."""
     torch.manual_seed(cfg.seed)
@@ -85,6 +106,8 @@ def train_context(cfg: ContextConfig, out: str | Path, log=print) -> Path:
     d, chunk = load_chunks(cfg.data)
     val = chunk % 10 == 9 if (chunk % 10 == 9).any() and (chunk % 10 != 9).any() else np.arange(len(chunk)) % 10 == 9
     tr_idx, val_idx = np.flatnonzero(~val), np.flatnonzero(val)
+    defaults = {k: v.default for k, v in inspect.signature(ContextLifter).parameters.items()}
+    cfg.arch = defaults | cfg.arch  # the checkpoint records the whole architecture, not only what was changed
     net = build("context", **cfg.arch)
     base, _ = load_checkpoint(cfg.base)
     net.base.load_state_dict(base.state_dict())

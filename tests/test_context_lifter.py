@@ -73,10 +73,15 @@ def test_rendered_chunk_tiny_training_and_onnx_parity(tmp_path, cmu_file):
     ckpt = train_context(ContextConfig(data=str(data), base=str(base), steps=3, epoch_steps=3, batch=2), tmp_path / "runs", log=lambda *a: None)
     state = torch.load(ckpt, weights_only=False)
     assert state["history"][-1]["step"] == 3 and np.isfinite(state["best_val_mm"])
+    assert state["config"]["arch"]["d"] == 96, "the whole architecture is recorded"
+    from video_mocap.models.context import evaluate_images
+
+    table = evaluate_images([ckpt], data)
+    assert set(table) == {"single (base)", "context"} and all(np.isfinite(r["pa_mpjpe"]) for r in table.values())
     onnx_path = export(ckpt, tmp_path / "context.onnx")
     d, _ = load_chunks(data)
     feeds = inputs(d, np.arange(len(d["conf"])), 0.3)
-    net = ContextLifter()
+    net = ContextLifter(**state["config"]["arch"])
     net.load_state_dict(state["state"])
     with torch.no_grad():
         ref = net.eval()(*feeds).numpy()

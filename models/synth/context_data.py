@@ -2,14 +2,15 @@
 subjects (never the held-out ones), each pose from its own random camera, seen by BlazePose exactly as the
 capture path sees a frame.
 
-    python -m video_mocap.models.synth.context_data OUT_DIR [--chunks 0:40] [--frames 200] [--size 256]
+    python -m video_mocap.models.synth.context_data OUT_DIR [--chunks 0:40] [--frames 200] [--size 256] [--split test]
 
 Chunk k is drawn from seed k (character, clothes, scene, light, poses, cameras), so the set is
 deterministic; chunks already on disk are skipped, so an interrupted run resumes. Each chunk is
 OUT_DIR/chunk_KKKK.npz with, per image: the 17 joints in image pixels and their confidences (BlazePose
 33 landmarks mapped as in the capture path), the joints in crop pixels, the landmark model's four feature
 maps of that crop (float16), whether a person was found, and the truth (17 joints, camera axes, metres,
-pelvis-relative; and their projection).
+pelvis-relative; and their projection). ``--split test`` draws the poses from the held-out test subjects
+instead (other seeds too): an evaluation set for the same-frames ablation, never trained on.
 """
 from __future__ import annotations
 
@@ -35,13 +36,16 @@ from .render import _aim, camera_matrices, posed_truth, setup_scene
 SK = load_skeleton("h36m17_ext")
 
 
-def training_poses(data: str, n: int, rng: np.random.Generator) -> Motion:
-    """``n`` random frames of the training subjects' clips (all tiers), as a 23-joint motion standing at
-    the origin (one independent pose per frame)."""
+def training_poses(data: str, n: int, rng: np.random.Generator, split: str = "train") -> Motion:
+    """``n`` random frames of the training subjects' clips (all tiers; ``split="test"``: the held-out test
+    subjects'), as a 23-joint motion standing at the origin (one independent pose per frame)."""
     held = {s for v in HELD_OUT.values() for s in v}
     with np.load(data) as d:
         start, subj = d["clip_start"], d["clip_subject"]
-        clips = [c for c in range(len(start) - 1) if str(subj[c]) not in held and str(subj[c]) not in ("", "unknown")]
+        if split == "test":
+            clips = [c for c in range(len(start) - 1) if str(subj[c]) in HELD_OUT["test"]]
+        else:
+            clips = [c for c in range(len(start) - 1) if str(subj[c]) not in held and str(subj[c]) not in ("", "unknown")]
         c = rng.choice(clips, n)
         idx = (start[c] + rng.random(n) * (start[c + 1] - start[c])).astype(int)
         j = np.full((n, 23, 3), np.nan, np.float32)
@@ -79,16 +83,17 @@ def see(model: BlazePose, rgb: np.ndarray, mapping):
     return px, conf[:17], crop_coords(px, pose.roi), pose.features
 
 
-def make_chunk(k: int, out: Path, data: str, frames: int = 200, size: int = 256, samples: int = 4, model: BlazePose | None = None) -> Path:
+def make_chunk(k: int, out: Path, data: str, frames: int = 200, size: int = 256, samples: int = 4, model: BlazePose | None = None,
+               split: str = "train") -> Path:
     """Render and see chunk ``k``; returns its path."""
     path = out / f"chunk_{k:04d}.npz"
-    rng = np.random.default_rng(1_000_003 * (k + 1))
+    rng = np.random.default_rng(1_000_003 * (k + 1) + (7_777 if split == "test" else 0))
     model = model or BlazePose("cpu", features=True)
     mapping = load_map("blazepose33", "h36m17_ext")
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
     arm = build("Human", Body.random(rng))
-    motion = training_poses(data, frames, rng)
+    motion = training_poses(data, frames, rng, split)
     blender_io.retarget_motion(motion, arm, name=f"chunk{k}", fix_feet=False)
     world = posed_truth(arm, frames)
     setup_scene((size, size), float(np.nanmin(world[:, [3, 6, 17, 18, 19, 20], 2])) - 0.06, rng, samples)
@@ -135,6 +140,7 @@ def main(argv=None) -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--data", default="../shared/data/cmu_positions.npz")
+    p.add_argument("--split", default="train", choices=["train", "test"], help="whose poses: training or held-out test subjects")
     a = p.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -144,7 +150,7 @@ def main(argv=None) -> None:
         if (out / f"chunk_{k:04d}.npz").is_file():
             continue
         t0 = time.perf_counter()
-        path = make_chunk(k, out, a.data, a.frames, a.size, a.samples, model)
+        path = make_chunk(k, out, a.data, a.frames, a.size, a.samples, model, a.split)
         with np.load(path) as d:
             print(f"{path.name}: {d['found'].mean() * 100:.0f} % found, {time.perf_counter() - t0:.0f} s", flush=True)
 
