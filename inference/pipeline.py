@@ -106,7 +106,7 @@ class Capture:
     motion: Motion
     pixels: np.ndarray
     start: int
-    camera: np.ndarray  # (T, 23, 3) pelvis-relative joints in camera axes (x right, y down, z forward), metres
+    camera: np.ndarray  # (T, 23, 3) the output pose (smoothed, resampled) pelvis-relative in camera axes (x right, y down, z forward), m
     root: np.ndarray  # (T, 3) the pelvis in camera space, metres
 
 
@@ -124,6 +124,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     model = BlazePose(opts.device, features=context is not None)
     tracker = Tracker(model)
     context_rel: dict[int, np.ndarray] = {}
+    context_s = 0.0
     mapping = load_map("blazepose33", "h36m17_ext")
     total = (opts.stop or info.frames) - opts.start
     pixels, conf, times, seen = [], [], [], []
@@ -142,7 +143,9 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             pixels.append(np.nan_to_num(p))
             conf.append(c)
             if context is not None:
+                tc = time.perf_counter()
                 context_rel[n] = context.lift_pose(pixels[-1][:17], _masked(c[:17], opts), pose)
+                context_s += time.perf_counter() - tc
         if n % 10 == 0:
             progress("tracking", n + 1, total, (n + 1) / max(time.perf_counter() - t0, 1e-9))
     if not times:
@@ -165,7 +168,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     rel = lifter.lift(pixels[:, :17], lift_conf)
     for n, r in context_rel.items():
         rel[n] = r
-    lift_ms = (time.perf_counter() - t1) * 1000 / len(rel)
+    lift_ms = (time.perf_counter() - t1 + context_s) * 1000 / len(rel)
     f = focal_length(opts, info.width, info.height)
     centre = np.array([info.width / 2, info.height / 2])
     root = place_in_camera(rel, pixels, conf, f, centre)
@@ -204,4 +207,4 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     progress("done", 1, 1, track_fps)
     motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=mapping.target, frame="blender",
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta)
-    return Capture(motion, pixels, opts.start, cam - root[:, None], root)
+    return Capture(motion, pixels, opts.start, (world - root_w[:, None]) @ rotation, root)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import torch
 
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     sc.add_argument("checkpoint")
     sc.add_argument("--train-command", required=True)
     sc.add_argument("--benchmark", help="results.json of the rendered benchmark, for the card")
+    sc.add_argument("--ablation", default="", help="markdown file with the evaluate-context table, for the card")
+    sc.add_argument("--note", default="", help="a paragraph for the card (how the data was made, ...)")
     sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     args = p.parse_args(argv)
 
@@ -91,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ship-context":
         from .card import ship_context
 
-        print(ship_context(args.checkpoint, args.train_command, args.benchmark))
+        ablation = Path(args.ablation).read_text() if args.ablation else ""
+        print(ship_context(args.checkpoint, args.train_command, args.benchmark, ablation, args.note))
     elif args.command == "convert-detector":
         from .card import ship_detector
 

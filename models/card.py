@@ -100,10 +100,11 @@ Generated {time.strftime('%Y-%m-%d')} by `python -m video_mocap.models ship`.
     return directory / f"{name}.md"
 
 
-def ship_context(checkpoint: str | Path, train_command: str, benchmark: str | Path | None = None,
-                 directory: Path = WEIGHTS_DIR) -> Path:
-    """Ship the context-aware lifter: export, hash, card (validation on rendered images; the rendered
-    benchmark's table when ``benchmark`` (its results.json) is given)."""
+def ship_context(checkpoint: str | Path, train_command: str, benchmark: str | Path | None = None, ablation: str = "",
+                 note: str = "", directory: Path = WEIGHTS_DIR) -> Path:
+    """Ship the context-aware lifter: export, hash, card (validation on rendered images; the same-frames
+    ablation table ``ablation`` (markdown) if given; the rendered benchmark's table when ``benchmark`` (its
+    results.json) is given; a free ``note`` on the data)."""
     from .synth.benchmark import summary
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -141,6 +142,10 @@ then across joints, and a zero-initialised head adding a residual to the base's 
   cosine schedule, seed {cfg['seed']}); {hist[-1]['minutes'] if hist else float('nan'):.0f} min on a 2-core CPU.
 - **Validation MPJPE** (rendered images, pelvis-relative, camera axes): {state['best_val_mm']:.1f} mm; the frozen
   context-agnostic base alone on the same images: {state['base_val_mm']:.1f} mm.
+
+{note}
+
+{ablation}
 {table}
 Training log (val = MPJPE on the validation chunks, mm):
 

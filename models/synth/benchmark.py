@@ -4,7 +4,8 @@ MediaPipe, and scored against the exact ground truth. One command, resumable (re
     python -m video_mocap.models.synth.benchmark [OUT_DIR] [--lifters single mpm] [--no-mediapipe]
 
 MediaPipe (``mediapipe==0.10.14``) runs in its own virtual environment under ``.cache/``, made on first use.
-Prints one table (frame-weighted means over the set) and writes OUT_DIR/results.json.
+Prints one table (frame-weighted means over the set) and writes OUT_DIR/results.json (rows of earlier
+runs for other lifters are kept, so one lifter can be re-scored alone).
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float =
     return video, gt
 
 
-def run(out: str | Path, shots=SET, lifters=("single", "mpm"), mediapipe: bool = True, data: str = "../shared/data/cmu_positions.npz",
+def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediapipe: bool = True, data: str = "../shared/data/cmu_positions.npz",
         samples: int = 4, scale: float = 1.0) -> list[dict]:
     """Render (if needed) and score every shot; one row per shot and method."""
     out = Path(out)
@@ -89,7 +90,11 @@ def run(out: str | Path, shots=SET, lifters=("single", "mpm"), mediapipe: bool =
                 subprocess.run([str(mediapipe_python()), str(Path(__file__).with_name("mediapipe_pose.py")), str(video), str(landmarks)],
                                check=True, capture_output=True)
             rows.append(S.score_mediapipe(landmarks, gt) | {"shot": asdict(shot)})
-    (out / "results.json").write_text(json.dumps(rows, indent=1))
+    results = out / "results.json"
+    if results.is_file():  # keep earlier rows of other clips or methods; this run's rows replace their own
+        mine = {(r["clip"], r["method"]) for r in rows}
+        rows = [r for r in json.loads(results.read_text()) if (r["clip"], r["method"]) not in mine] + rows
+    results.write_text(json.dumps(rows, indent=1))
     return rows
 
 
@@ -128,7 +133,7 @@ def print_tables(rows: list[dict]) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", nargs="?", default="out/benchmark")
-    p.add_argument("--lifters", nargs="+", default=["single", "mpm"])
+    p.add_argument("--lifters", nargs="+", default=["single", "mpm", "context"])
     p.add_argument("--no-mediapipe", action="store_true")
     p.add_argument("--data", default="../shared/data/cmu_positions.npz")
     p.add_argument("--samples", type=int, default=4, help="Cycles samples per pixel")
