@@ -30,9 +30,10 @@ def _mixamo():
     return blender_io.create_armature(load_rig("mixamo"), "Mixamo")
 
 
-def test_capture_onto_a_new_armature(scene, clip):
+@pytest.mark.parametrize("lifter", ["single", "context"])
+def test_capture_onto_a_new_armature(scene, clip, lifter):
     s = scene.video_mocap
-    s.video, s.lifter, s.device = str(clip), "single", "cpu"
+    s.video, s.lifter, s.device = str(clip), lifter, "cpu"
     assert bpy.ops.video_mocap.capture() == {"FINISHED"}
     rig = bpy.data.objects["kick rig"]
     assert rig.type == "ARMATURE" and rig.animation_data.action.name == "kick"
