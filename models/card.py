@@ -119,8 +119,9 @@ def ship_context(checkpoint: str | Path, train_command: str, benchmark: str | Pa
         rows = summary(json.loads(Path(benchmark).read_text()))
         table = ("\n**Rendered benchmark** (`python -m video_mocap.models.synth.benchmark`: 12 held-out clips, "
                  "see the README):\n\n| method | PA-MPJPE 12 joints | accel 12 joints | MPJPE 17 | PA-MPJPE 17 |\n|---|---|---|---|---|\n"
-                 + "\n".join(f"| {m} | {r['pa_common']:.1f} | {r['accel_common']:.2f} | {r.get('mpjpe', float('nan')):.1f} | "
-                             f"{r.get('pa_mpjpe', float('nan')):.1f} |" for m, r in rows.items()) + "\n")
+                 + "\n".join(f"| {m} | {r['pa_common']:.1f} | {r['accel_common']:.2f} | "
+                             + " | ".join(f"{r[k]:.1f}" if k in r else "-" for k in ("mpjpe", "pa_mpjpe")) + " |"
+                             for m, r in rows.items()) + "\n")
     log = "\n".join(f"| {h['step']} | {h['loss_mm']:.1f} | {h['val_mpjpe_mm']:.1f} |" for h in hist)
     card = f"""# context.onnx: model card
 
