@@ -35,6 +35,14 @@ def _lfilter(x: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
     return y
 
 
+def moving_average(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred box average of ``x`` (T, ...) over ``window`` frames (made odd), ends padded with the edge values."""
+    k = max(1, int(window)) | 1
+    padded = np.pad(x, ((k // 2, k // 2),) + ((0, 0),) * (x.ndim - 1), mode="edge").reshape(len(x) + k - 1, -1)
+    out = np.stack([np.convolve(c, np.ones(k) / k, mode="valid") for c in padded.T], 1)
+    return out.reshape(x.shape)
+
+
 def butterworth(x: np.ndarray, fps: float, cutoff: float = 7.0, order: int = 4) -> np.ndarray:
     """Zero-phase (forward-backward) Butterworth low-pass along axis 0; NaNs are not allowed."""
     x = np.asarray(x, np.float64)

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .filters import moving_average
 from .pipeline import Capture
 from .video import frames
 
@@ -32,9 +33,7 @@ def _follow(xy: np.ndarray, window: int) -> np.ndarray:
     xy = np.where(np.isfinite(xy), xy, np.nan)
     fill = np.nanmedian(xy, axis=0) if np.isfinite(xy).any() else np.zeros(2)
     xy = np.where(np.isfinite(xy), xy, fill)
-    k = max(1, window) | 1
-    padded = np.pad(xy, ((k // 2, k // 2), (0, 0)), mode="edge")
-    return np.stack([np.convolve(padded[:, i], np.ones(k) / k, mode="valid") for i in range(2)], 1)
+    return moving_average(xy, window)
 
 
 def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite: bool = False) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ import torch
 from ..inference.detector import LM_SIZE
 from ..inference.normalize import normalize_keypoints
 from .nets import ContextLifter, build
-from .train import load_checkpoint, mpjpe
+from .train import load_checkpoint, mpjpe, optimiser
 
 
 @dataclass
@@ -113,10 +112,7 @@ def train_context(cfg: ContextConfig, out: str | Path, log=print) -> Path:
     net.base.load_state_dict(base.state_dict())
     net.base.requires_grad_(False)
     params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    warm = min(200, cfg.steps // 10 + 1)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1.0)))))
+    opt, sched = optimiser(params, cfg.lr, cfg.weight_decay, cfg.steps)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / f"{cfg.model}{'' if cfg.arch.get('context', True) else '_nocontext'}.pt"

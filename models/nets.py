@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..inference.context import LEVELS  # noqa: F401  (re-exported: the feature levels the network reads)
+
 J = 17
 
 
@@ -121,10 +123,6 @@ class MPM(nn.Module):
         out3d = self.dec3d(f).view(b, t, J, 3)
         out2d = self.dec2d(f).view(b, t, J, 2)
         return _pin_pelvis(out3d), out2d
-
-
-#: BlazePose landmark-model feature levels (channels, side) at strides 4, 8, 16, 32 of the 256-px crop.
-LEVELS = ((48, 64), (48, 32), (48, 16), (144, 8))
 
 
 def sample_map(fmap: torch.Tensor, points: torch.Tensor) -> torch.Tensor:

@@ -120,6 +120,15 @@ class Task:
         return float(mpjpe(pred, target[:, mid])) * 1000
 
 
+def optimiser(params, lr: float, weight_decay: float, steps: int):
+    """AdamW with a linear warm-up (10 % of the steps, at most 200) into a cosine decay to 2 % of ``lr``."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    warm = min(200, steps // 10 + 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s / steps, 1.0)))))
+    return opt, sched
+
+
 def train(cfg: Config, out: str | Path, device: str | None = None, log=print) -> Path:
     """Train ``cfg.model`` and save the best checkpoint (by validation MPJPE) to ``out/MODEL.pt``."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -133,10 +142,7 @@ def train(cfg: Config, out: str | Path, device: str | None = None, log=print) ->
     val_task = Task(cfg, D.WindowSampler(val_clips if len(val_clips) else train_clips, bones=False, mirror=False), device)
     val_batch = val_task.sampler.batch(max(256, 2048 // task.window), task.window, np.random.default_rng(1234))
     net = build(cfg.model, **cfg.arch).to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    warm = min(200, cfg.steps // 10 + 1)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1.0)))))
+    opt, sched = optimiser(net.parameters(), cfg.lr, cfg.weight_decay, cfg.steps)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / f"{cfg.model}.pt"

@@ -24,7 +24,7 @@ import bpy
 import cv2
 import numpy as np
 
-from ...inference.context import crop_coords
+from ...inference.context import LEVELS, crop_coords
 from ...inference.detector import BlazePose, main_person, roi_from_points
 from ...motion import Motion
 from ...retarget import blender_io
@@ -119,7 +119,7 @@ def make_chunk(k: int, out: Path, data: str, frames: int = 200, size: int = 256,
             rows["K"].append(K)
             rows["found"].append(seen is not None)
             if seen is None:
-                seen = (np.zeros((17, 2)), np.zeros(17), np.zeros((17, 2)), [np.zeros((c, s, s)) for c, s in ((48, 64), (48, 32), (48, 16), (144, 8))])
+                seen = (np.zeros((17, 2)), np.zeros(17), np.zeros((17, 2)), [np.zeros((c, s, s)) for c, s in LEVELS])
             for key, value in zip(("pixels", "conf", "crop"), seen[:3]):
                 rows[key].append(value)
             for level, f in zip(feats, seen[3]):

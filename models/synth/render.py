@@ -21,6 +21,7 @@ import bpy
 import cv2
 import numpy as np
 
+from ...inference.filters import moving_average
 from ...motion import Motion
 from ...retarget import blender_io
 from ...retarget.presets import detect
@@ -191,9 +192,7 @@ def posed_truth(arm: bpy.types.Object, frames: int) -> np.ndarray:
 
 def _pan_path(pelvis: np.ndarray, fps: float) -> np.ndarray:
     """Where a camera operator aims: the pelvis, low-passed over about 1.5 s (a slow, lagging pan)."""
-    k = max(1, int(1.5 * fps)) | 1
-    padded = np.pad(pelvis, ((k // 2, k // 2), (0, 0)), mode="edge")
-    return np.stack([np.convolve(padded[:, i], np.ones(k) / k, mode="valid") for i in range(3)], 1)
+    return moving_average(pelvis, int(1.5 * fps))
 
 
 def render(out_dir: str | Path, clip: str = "16_01", data: str = "../shared/data/cmu_positions.npz", seconds: float = 4.0,
