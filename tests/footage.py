@@ -1,25 +1,25 @@
-"""Real footage for the capture tests: a photo from Debian's opencv-doc, panned into a clip."""
+"""Real footage for the tests: one camera of the pose2sim demo (a real person in a lab, 60 fps, BSD-3-Clause),
+fetched from PyPI once by ``models.assets`` and cached under ``.cache/``."""
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
-PHOTO = Path("/usr/share/doc/opencv-doc/examples/data/messi5.jpg")
+from video_mocap.models.assets import pose2sim_demo
 
 
-def write_clip(path, frames=30, blank=(), size=None):
-    """A clip of a real photo with a slow pan (and black frames where the person disappears)."""
-    if not PHOTO.exists():
-        pytest.fail("Debian's opencv-doc is not installed (.ci/run installs it)")
-    img = cv2.imread(str(PHOTO))
-    if size:
-        img = cv2.resize(img, size)
-    h, w = img.shape[:2]
-    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (w, h))
+def write_clip(path, frames: int = 30, blank=(), size=(360, 640), camera: str = "cam03", start: int = 0) -> Path:
+    """``frames`` frames of a real camera from ``start``, resized to ``size`` (w, h), with black frames at the
+    indices in ``blank`` (where the person disappears)."""
+    src = pose2sim_demo() / "videos" / f"{camera}.mp4"
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     for t in range(frames):
-        m = np.float32([[1, 0, 12 * np.sin(t / 8)], [0, 1, 4 * np.cos(t / 9)]])
-        frame = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+        ok, frame = cap.read()
+        assert ok, f"{src} has fewer than {start + frames} frames"
+        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
         vw.write(np.zeros_like(frame) if t in blank else frame)
     vw.release()
-    return path
+    return Path(path)

@@ -1,4 +1,4 @@
-"""The capture path on real footage (a photo from Debian's opencv-doc, panned into a clip) and its errors."""
+"""The capture path on real footage (a real camera of the pose2sim demo) and its errors."""
 from pathlib import Path
 
 import cv2
@@ -130,13 +130,14 @@ def test_out_of_frame_caps_confidence():
     np.testing.assert_allclose(got, [[0.9, 0.1, 0.1]])
 
 
+@pytest.mark.bpy
 def test_cli_writes_motion_bvh_and_preview(clip, tmp_path):
     out = tmp_path / "m.npz"
     args = [str(clip), "-o", str(out), "--lifter", "single", "--device", "cpu", "--bvh", str(tmp_path / "m.bvh"),
             "--preview", str(tmp_path / "m.mp4"), "--blend", str(tmp_path / "m.blend"), "-q"]
     assert main(["capture"] + args) == 0
     assert len(Motion.load(out)) == 30
-    import bpy
+    bpy = pytest.importorskip("bpy")
 
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "m.blend"))
     rig = bpy.data.objects["pan rig"]
