@@ -72,19 +72,23 @@ def mapping_for(rig: Rig, preset: str = "auto", mapping_file: str | None = None)
     return resolve(load_preset(preset), rig), []
 
 
+def _channelbag(action: bpy.types.Action, slot):
+    """The channelbag of ``slot`` in a layered ``action`` (4.4+), made if missing."""
+    try:
+        from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
+    except ImportError:  # 4.4 / 4.5 have no such helper: the first layer's keyframe strip holds the channels
+        layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")
+        strip = layer.strips[0] if len(layer.strips) else layer.strips.new(type="KEYFRAME")
+        return strip.channelbag(slot, ensure=True)
+    return action_ensure_channelbag_for_slot(action, slot)
+
+
 def _fcurve_sink(action: bpy.types.Action, obj: bpy.types.Object):
     """Where F-curves go for this Blender: returns (new_fcurve(path, index, group), slot or None)."""
     if not LAYERED:
         return (lambda path, index, group: action.fcurves.new(path, index=index, action_group=group)), None
     slot = action.slots.new(id_type="OBJECT", name=obj.name)
-    try:
-        from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
-
-        bag = action_ensure_channelbag_for_slot(action, slot)
-    except ImportError:  # 4.4 without the helper
-        layer = action.layers.new("Layer")
-        strip = layer.strips.new(type="KEYFRAME")
-        bag = strip.channelbag(slot, ensure=True)
+    bag = _channelbag(action, slot)
     groups: dict[str, bpy.types.ActionGroup] = {}
 
     def new(path, index, group):
@@ -408,10 +412,8 @@ def complete_action(obj: bpy.types.Object, limbs: list[str] | None = None, frame
     slot = obj.animation_data.action_slot if LAYERED else None
     try:
         if LAYERED:
-            from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
-
             new_slot = next((x for x in new.slots if slot is not None and x.identifier == slot.identifier), new.slots[0])
-            bag = action_ensure_channelbag_for_slot(new, new_slot)
+            bag = _channelbag(new, new_slot)
             remove, add = bag.fcurves.remove, (lambda p, i, g: bag.fcurves.new(p, index=i))
             existing = list(bag.fcurves)
         else:

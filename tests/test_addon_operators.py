@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.bpy
 
 import video_mocap  # noqa: E402
 from video_mocap.retarget import blender_io  # noqa: E402

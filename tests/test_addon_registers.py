@@ -2,6 +2,7 @@
 import pytest
 
 bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.bpy
 
 
 def test_register_unregister_cycle():

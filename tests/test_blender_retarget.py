@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.bpy
 
 from video_mocap.motion import Motion  # noqa: E402
 from video_mocap.retarget import blender_io, bvh  # noqa: E402

@@ -2,11 +2,12 @@
 run, ONNX parity."""
 import numpy as np
 import pytest
-import torch
 
-from video_mocap.inference.context import crop_coords
-from video_mocap.inference.detector import LM_SIZE, Roi
-from video_mocap.models.nets import LEVELS, ContextLifter, sample_map
+torch = pytest.importorskip("torch")
+
+from video_mocap.inference.context import crop_coords  # noqa: E402
+from video_mocap.inference.detector import LM_SIZE, Roi  # noqa: E402
+from video_mocap.models.nets import LEVELS, ContextLifter, sample_map  # noqa: E402
 
 
 @pytest.mark.parametrize("side", [s for _, s in LEVELS])

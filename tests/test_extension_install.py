@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("bpy")
+pytestmark = pytest.mark.bpy
 
 from footage import write_clip  # noqa: E402
 
