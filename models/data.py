@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..inference.normalize import normalize_keypoints, person_scale
 from ..skeleton import load_skeleton
 
+#: The shared training data folder beside the checkout (``../shared/data`` next to the repository root).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_DATA = str(SHARED_DATA / "cmu_positions.npz")
 SKELETON = load_skeleton("h36m17")
 J = len(SKELETON)
 #: Whole subjects kept out of training (CMU subject ids). Test: reported metrics; val: model selection.
@@ -83,6 +87,14 @@ def load_clips(path: str, split: str = "train", tiers: tuple[int, ...] | None = 
             out.names.append(str(names[c]))
             out.subjects.append(s)
     return out
+
+
+def require_data(path: str) -> str:
+    """``path`` if it is a file, else a one-line error (SystemExit) that says what is missing and how to get it."""
+    if not Path(path).is_file():
+        raise SystemExit(f"error: no mocap file at {path}: pass --data FILE (an npz in the shared data layout, "
+                         f"see shared/data/README.md), or put the shared data folder beside the checkout")
+    return path
 
 
 # -- geometry ---------------------------------------------------------------------------------

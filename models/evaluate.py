@@ -1,7 +1,9 @@
 """Score an ONNX lifter on any npz in the shared data layout, through fixed virtual cameras.
 
-Each clip is seen by one static camera and detector-like 2D (same model as training, fixed seed), then
-lifted exactly as the capture path does (``inference.lifters``). Metrics, in mm:
+Each clip is seen by ``cameras`` static random cameras (one row per clip and camera) and detector-like 2D
+(the training data's noise model: per-joint offsets, drifting noise, sticky outliers, dropped joints; or
+exact projections with ``clean_2d``), all from a fixed seed, then lifted exactly as the capture path does
+(``inference.lifters``). Metrics, in mm:
 P1 MPJPE (pelvis-relative), P2 PA-MPJPE (per-frame Procrustes), N-MPJPE (scale only), PCK@150 mm
 and AUC (0-150 mm), MPJVE (velocity error, per frame) and acceleration error (jitter); for MPM also
 3D completion of one whole hidden limb (error on that limb) and lifting with both legs hidden in 2D.
@@ -9,6 +11,7 @@ and AUC (0-150 mm), MPJVE (velocity error, per frame) and acceleration error (ji
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -58,13 +61,28 @@ def summarise(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     }
 
 
-def fixed_view(joints: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One static camera on a clip (T, J, 3, Y up): detector-like pixels, confidences, 3D truth."""
+def fixed_view(joints: np.ndarray, rng: np.random.Generator, clean_2d: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One static camera on a clip (T, J, 3, Y up): detector-like (or exact) pixels, confidences, 3D truth."""
     world = joints[None]
     cams = D.random_cameras(np.median(joints[:, 0], axis=0)[None], rng)
     cam = D.to_camera(world, cams)
-    pixels, conf = D.detector_noise(D.project(D.to_camera(D.detector_offsets(world, rng), cams), cams), rng)
+    if clean_2d:
+        pixels, conf = D.project(cam, cams), np.ones(cam.shape[:-1], np.float32)
+    else:
+        pixels, conf = D.detector_noise(D.project(D.to_camera(D.detector_offsets(world, rng), cams), cams), rng)
     return pixels[0], conf[0], (cam - cam[..., :1, :])[0]
+
+
+def short_names(names: list[str], width: int = 40) -> list[str]:
+    """Names that fit ``width`` and still tell clips apart: folders all names share and an extension they
+    all have are dropped, then a long name keeps its distinguishing tail."""
+    if len(names) > 1:
+        start = os.path.commonprefix(names).rfind("/") + 1  # whole path components only
+        ext = os.path.commonprefix([n[::-1] for n in names])[::-1]
+        end = len(ext) - ext.find(".") if "." in ext else 0
+        names = [n[start:len(n) - end] or n for n in names]
+    return [n if len(n) <= width else "..." + n[-(width - 3):] for n in names]
 
 
 class CentreWindow:
@@ -97,33 +115,36 @@ def _mean(rows: list[dict], key: str, weights: list[int]) -> float:
 
 
 def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFAULT_TIERS, seed: int = 2024,
-             json_out: str | None = None) -> dict:
+             json_out: str | None = None, cameras: int = 1, clean_2d: bool = False) -> dict:
+    """Metrics of one ONNX lifter on the clips of ``split``, each seen by ``cameras`` random cameras."""
     kind, lifter = load_lifter(onnx_path)
     clips = D.load_clips(data, split, tiers)
     if len(clips) == 0:
         raise ValueError(f"{data}: no clips in split {split!r} for tiers {tiers}")
     rows, legs, limbs = [], [], []
     for i, (joints, name) in enumerate(zip(clips.joints, clips.names)):
-        rng = np.random.default_rng([seed, i])
-        pixels, conf, gt = fixed_view(joints, rng)
-        pred = lifter.lift(pixels, conf)
-        rows.append({"clip": name, "subject": clips.subjects[i], "frames": len(gt), **summarise(pred, gt)})
-        hidden = conf.copy()
-        hidden[:, list(LEGS)] = 0
-        legs.append(pose_errors(lifter.lift(pixels, hidden)[:, LEGS], gt[:, LEGS])["mpjpe"].mean())
-        if kind == "mpm":
-            for limb in ("l_arm", "r_arm", "l_leg", "r_leg"):
-                known = np.ones(gt.shape[:2], bool)
-                known[:, list(D.LIMBS[limb])] = False
-                done = lifter.complete(gt, known)
-                limbs.append(pose_errors(done, gt)["mpjpe"][:, list(D.LIMBS[limb])].mean())
+        for v in range(cameras):
+            rng = np.random.default_rng([seed, i] if v == 0 else [seed, i, v])  # camera 0 = the one-camera result
+            pixels, conf, gt = fixed_view(joints, rng, clean_2d)
+            pred = lifter.lift(pixels, conf)
+            rows.append({"clip": name if cameras == 1 else f"{name} cam{v}", "subject": clips.subjects[i],
+                         "frames": len(gt), **summarise(pred, gt)})
+            hidden = conf.copy()
+            hidden[:, list(LEGS)] = 0
+            legs.append(pose_errors(lifter.lift(pixels, hidden)[:, LEGS], gt[:, LEGS])["mpjpe"].mean())
+            if kind == "mpm":
+                for limb in ("l_arm", "r_arm", "l_leg", "r_leg"):
+                    known = np.ones(gt.shape[:2], bool)
+                    known[:, list(D.LIMBS[limb])] = False
+                    done = lifter.complete(gt, known)
+                    limbs.append(pose_errors(done, gt)["mpjpe"][:, list(D.LIMBS[limb])].mean())
     frames = [r["frames"] for r in rows]
     overall = {k: _mean(rows, k, frames) for k in ("mpjpe", "pa_mpjpe", "n_mpjpe", "pck150", "auc", "mpjve", "accel")}
     overall["legs_hidden_2d_mpjpe"] = float(np.average(legs, weights=frames))
     if limbs:
         overall["limb_completion_3d_mpjpe"] = float(np.average(np.reshape(limbs, (-1, 4)).mean(1), weights=frames))
     result = {"model": str(onnx_path), "kind": kind, "data": str(data), "split": split, "tiers": tiers, "seed": seed,
-              "clips": len(rows), "frames": int(sum(frames)), "overall": overall, "per_clip": rows}
+              "cameras": cameras, "clean_2d": clean_2d, "clips": len(clips), "frames": int(sum(frames)), "overall": overall, "per_clip": rows}
     if json_out:
         Path(json_out).write_text(json.dumps(result, indent=2))
     return result
@@ -131,11 +152,14 @@ def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFA
 
 def print_table(result: dict) -> None:
     o = result["overall"]
+    cams = result.get("cameras", 1)
     print(f"{result['model']} ({result['kind']}) on {result['data']} [{result['split']}]: "
-          f"{result['clips']} clips, {result['frames']} frames, camera seed {result['seed']}")
+          f"{result['clips']} clips x {cams} camera{'s' * (cams > 1)}, {result['frames']} frames, camera seed "
+          f"{result['seed']}, {'exact' if result.get('clean_2d') else 'detector-like'} 2D")
     print(f"{'clip':40s} {'frames':>6s} {'P1':>6s} {'P2':>6s} {'N':>6s} {'PCK':>6s} {'AUC':>6s} {'MPJVE':>6s} {'accel':>6s}")
-    for r in result["per_clip"] + [{"clip": "ALL (frame-weighted)", "frames": result["frames"], **o}]:
-        print(f"{r['clip'][:40]:40s} {r['frames']:6d} {r['mpjpe']:6.1f} {r['pa_mpjpe']:6.1f} {r['n_mpjpe']:6.1f} "
+    names = short_names([r["clip"] for r in result["per_clip"]]) + ["ALL (frame-weighted)"]
+    for name, r in zip(names, result["per_clip"] + [{"frames": result["frames"], **o}]):
+        print(f"{name:40s} {r['frames']:6d} {r['mpjpe']:6.1f} {r['pa_mpjpe']:6.1f} {r['n_mpjpe']:6.1f} "
               f"{r['pck150']:6.1f} {r['auc']:6.1f} {r['mpjve']:6.2f} {r['accel']:6.2f}")
     print(f"lifting with both legs hidden in 2D: {o['legs_hidden_2d_mpjpe']:.1f} mm on the legs")
     if "limb_completion_3d_mpjpe" in o:

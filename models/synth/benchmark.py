@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..assets import CACHE, MEDIAPIPE
+from ..data import DEFAULT_DATA, require_data
 from . import score as S
 
 LANDSCAPE, PORTRAIT = (512, 288), (288, 512)
@@ -72,7 +73,7 @@ def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float =
     return video, gt
 
 
-def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediapipe: bool = True, data: str = "../shared/data/cmu_positions.npz",
+def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediapipe: bool = True, data: str = DEFAULT_DATA,
         samples: int = 4, scale: float = 1.0) -> list[dict]:
     """Render (if needed) and score every shot; one row per shot and method."""
     out = Path(out)
@@ -98,14 +99,14 @@ def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediap
     return rows
 
 
-def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Frame-weighted means per method."""
+def summary(rows: list[dict], metrics=METRICS) -> dict[str, dict[str, float]]:
+    """Frame-weighted means per method of the ``metrics`` the rows have."""
     out = {}
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
         w = np.array([r["frames"] for r in mine], float)
         out[method] = {}
-        for k in (k for k in METRICS if k in mine[0]):
+        for k in (k for k in metrics if k in mine[0]):
             v = np.array([r[k] for r in mine], float)
             ok = np.isfinite(v)  # foot skating is undefined on clips where no foot is ever planted
             out[method][k] = float(np.average(v[ok], weights=w[ok])) if ok.any() else float("nan")
@@ -135,7 +136,7 @@ def main(argv=None) -> None:
     p.add_argument("out", nargs="?", default="out/benchmark")
     p.add_argument("--lifters", nargs="+", default=["single", "mpm", "context"])
     p.add_argument("--no-mediapipe", action="store_true")
-    p.add_argument("--data", default="../shared/data/cmu_positions.npz")
+    p.add_argument("--data", default=DEFAULT_DATA, type=require_data, help="mocap npz in the shared data layout")
     p.add_argument("--samples", type=int, default=4, help="Cycles samples per pixel")
     p.add_argument("--shots", type=int, default=len(SET), help="only the first N shots of the set")
     a = p.parse_args(argv)

@@ -29,7 +29,7 @@ from ...inference.detector import BlazePose, main_person, roi_from_points
 from ...motion import Motion
 from ...retarget import blender_io
 from ...skeleton import load_map, load_skeleton
-from ..data import HELD_OUT
+from ..data import DEFAULT_DATA, HELD_OUT, require_data
 from .character import Body, build
 from .render import _aim, camera_matrices, posed_truth, setup_scene
 
@@ -139,7 +139,7 @@ def main(argv=None) -> None:
     p.add_argument("--frames", type=int, default=200, help="images per chunk")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--samples", type=int, default=4)
-    p.add_argument("--data", default="../shared/data/cmu_positions.npz")
+    p.add_argument("--data", default=DEFAULT_DATA, type=require_data, help="mocap npz in the shared data layout")
     p.add_argument("--split", default="train", choices=["train", "test"], help="whose poses: training or held-out test subjects")
     a = p.parse_args(argv)
     out = Path(a.out)

@@ -27,7 +27,7 @@ from ...retarget import blender_io
 from ...retarget.presets import detect
 from ...retarget.solver import posed_joints
 from ...skeleton import load_skeleton
-from ..data import HELD_OUT
+from ..data import DEFAULT_DATA, HELD_OUT, require_data
 from .character import Body, build
 
 SK = load_skeleton("h36m17_ext")
@@ -195,7 +195,7 @@ def _pan_path(pelvis: np.ndarray, fps: float) -> np.ndarray:
     return moving_average(pelvis, int(1.5 * fps))
 
 
-def render(out_dir: str | Path, clip: str = "16_01", data: str = "../shared/data/cmu_positions.npz", seconds: float = 4.0,
+def render(out_dir: str | Path, clip: str = "16_01", data: str = DEFAULT_DATA, seconds: float = 4.0,
            fps: float = 25.0, size: tuple[int, int] = (640, 360), seed: int = 0, samples: int = 6, pan: bool = False,
            name: str | None = None, body: Body | None = None) -> tuple[Path, Path]:
     """Render ``clip`` on a random character in a random scene; returns (video, ground-truth npz)."""
@@ -246,7 +246,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out_dir")
     p.add_argument("--clip", default="16_01")
-    p.add_argument("--data", default="../shared/data/cmu_positions.npz")
+    p.add_argument("--data", default=DEFAULT_DATA, type=require_data, help="mocap npz in the shared data layout")
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--fps", type=float, default=25.0)
     p.add_argument("--size", type=int, nargs=2, default=(640, 360))
