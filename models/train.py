@@ -35,6 +35,7 @@ class Config:
     tiers: tuple[int, ...] | None = D.DEFAULT_TIERS
     stage1: float = 0.3  # MPM: fraction of steps spent on masked pose modelling before fine-tuning
     seed: int = 0
+    minutes: float = 0.0  # > 0: a wall-clock budget; ``steps`` is then set from the measured step time
     arch: dict = field(default_factory=dict)
 
 
@@ -129,6 +130,29 @@ def optimiser(params, lr: float, weight_decay: float, steps: int):
     return opt, sched
 
 
+def budget_steps(cfg: Config, task: Task, net: torch.nn.Module, device: str, probe: int = 30) -> int:
+    """Steps that fit ``cfg.minutes`` (validation included), timed on ``probe`` steps of a throwaway copy of
+    ``net`` in both MPM stages, so the learning-rate schedule still spans the whole run."""
+    import copy
+
+    trial = copy.deepcopy(net)
+    opt = torch.optim.AdamW(trial.parameters(), lr=0.0)
+    rng = np.random.default_rng(cfg.seed + 1)
+    for i in range(probe + 5):
+        if i == 5:  # the first steps warm up kernels and allocators
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        loss = task.loss(trial, task.batch(rng), rng, 0.0 if i % 2 else 0.99)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    per_step = (time.perf_counter() - t0) / probe * 1.05  # + validation every epoch
+    return max(cfg.epoch_steps, int(cfg.minutes * 60 / per_step) // cfg.epoch_steps * cfg.epoch_steps)
+
+
 def train(cfg: Config, out: str | Path, device: str | None = None, log=print) -> Path:
     """Train ``cfg.model`` and save the best checkpoint (by validation MPJPE) to ``out/MODEL.pt``."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -142,6 +166,9 @@ def train(cfg: Config, out: str | Path, device: str | None = None, log=print) ->
     val_task = Task(cfg, D.WindowSampler(val_clips if len(val_clips) else train_clips, bones=False, mirror=False), device)
     val_batch = val_task.sampler.batch(max(256, 2048 // task.window), task.window, np.random.default_rng(1234))
     net = build(cfg.model, **cfg.arch).to(device)
+    if cfg.minutes > 0:
+        cfg.steps = budget_steps(cfg, task, net, device)
+        log(f"{cfg.minutes:g} min budget: {cfg.steps} steps")
     opt, sched = optimiser(net.parameters(), cfg.lr, cfg.weight_decay, cfg.steps)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
