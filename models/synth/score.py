@@ -31,14 +31,15 @@ def _hip_centred(x: np.ndarray) -> np.ndarray:
 
 
 def common_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """PA-MPJPE, MPJPE (mid-hip-centred) and acceleration error on the common joints; frames where
+    """PA-MPJPE, MPJPE and N-MPJPE (scale-only alignment; both mid-hip-centred) and acceleration error on
+    the common joints; frames where
     ``pred`` is NaN (no person found) are left out of the pose errors and of the accelerations they touch."""
     pred, truth = _hip_centred(pred.astype(np.float64)), _hip_centred(truth.astype(np.float64))
     ok = np.isfinite(pred).all((1, 2))
     err = pose_errors(pred[ok], truth[ok])
     acc = np.linalg.norm(np.diff(pred, 2, axis=0) - np.diff(truth, 2, axis=0), axis=-1) * 1000
     return {"pa_common": float(err["pa_mpjpe"].mean()), "mpjpe_common": float(err["mpjpe"].mean()),
-            "accel_common": float(np.nanmean(acc)), "found": float(ok.mean())}
+            "n_common": float(err["n_mpjpe"].mean()), "accel_common": float(np.nanmean(acc)), "found": float(ok.mean())}
 
 
 def foot_skate(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> float:

@@ -1,0 +1,1 @@
+"""Real footage with multi-camera truth: the pose2sim demo's four calibrated cameras, triangulated."""

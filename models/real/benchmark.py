@@ -1,0 +1,191 @@
+"""The real-footage benchmark: the pose2sim demo's four synchronised real cameras (BSD-3-Clause, fetched from
+PyPI once), multi-view triangulated truth, and each view scored as a monocular clip: every lifter of ours
+through the real capture path (the default field of view a user gets, and the true focal length) and
+MediaPipe's own world landmarks (``mediapipe==0.10.14``, in its own environment). One command:
+
+    python -m video_mocap.models.real.benchmark [OUT_DIR] [--lifters single mpm context] [--no-mediapipe]
+
+Truth: our BlazePose on all four views; left/right swaps undone per view and frame; confidence-weighted
+DLT on undistorted points with the worst view dropped while it reprojects more than 30 px off (at least two
+views); one small rotation per camera refined against the triangulated points; a light 10 Hz low-pass. It
+is built from the same detector's landmarks, so errors all views share (a landmark model's bias on where
+a hip or shoulder is) are invisible to it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ...inference import filters
+from ...inference.detector import BlazePose, Tracker
+from ...inference.pipeline import CaptureOptions, capture
+from ...inference.video import frames
+from ...skeleton import load_map, load_skeleton
+from ..assets import pose2sim_demo
+from ..evaluate import pose_errors
+from ..synth import score as S
+from ..synth.benchmark import mediapipe_python, summary
+from .calibration import Camera, read_qca
+from .triangulate import bone_cv, refine_rotations, reprojection_px, triangulate, undo_swaps
+
+BLAZEPOSE = load_skeleton("blazepose33")
+LIMBS = list(range(11, 33))  # shoulders to feet: where a left/right swap shows
+TO_OURS = load_map("blazepose33", "h36m17_ext")
+BONES = TO_OURS.target.bones[:16]  # the 17-joint body
+METRICS = ("pa_common", "n_common", "accel_common", "mpjpe", "pa_mpjpe", "root_m", "bone_cv", "skate_cm_s", "found")
+
+
+def track(video: Path, model: BlazePose, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """BlazePose's 33 landmarks (T, 33, 2 pixels; NaN without a person) and confidences (T, 33) on a video."""
+    tracker, px, conf = Tracker(model), [], []
+    for _, _, rgb in frames(video, 0, stop):
+        pose = tracker(rgb)
+        px.append(np.full((33, 2), np.nan) if pose is None else pose.landmarks[:, :2])
+        conf.append(np.zeros(33) if pose is None else pose.confidence)
+    return np.array(px, np.float64), np.array(conf, np.float64)
+
+
+def _fill(x: np.ndarray) -> np.ndarray:
+    """Interpolate NaN frames of a track (T, ...) per coordinate (edges held)."""
+    flat = x.reshape(len(x), -1).copy()
+    t = np.arange(len(x))
+    for k in range(flat.shape[1]):
+        ok = np.isfinite(flat[:, k])
+        if ok.any() and not ok.all():
+            flat[:, k] = np.interp(t, t[ok], flat[ok, k])
+    return flat.reshape(x.shape)
+
+
+def build_truth(demo: Path, out: Path, stop: int | None = None) -> dict:
+    """Triangulated truth (cached in ``out/truth.npz``): world landmarks (T, 33, 3; Z up, m), the refined
+    cameras, swap flags and the truth's own quality figures."""
+    path = out / "truth.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            t = {k: z[k] for k in z.files}
+        if stop is None or len(t["world"]) == stop:
+            return t
+    cams = read_qca(demo / "calibration" / "Calib.qca.txt")
+    model = BlazePose("cpu")
+    tracks = [track(demo / "videos" / f"{c.name}.mp4", model, stop) for c in cams]
+    n = min(len(p) for p, _ in tracks)
+    px, conf = np.stack([p[:n] for p, _ in tracks]), np.stack([c[:n] for _, c in tracks])
+    px, conf, swaps = undo_swaps(px, conf, cams, BLAZEPOSE.mirror_permutation, LIMBS)
+    X, _ = triangulate(px, conf, cams)
+    for _ in range(2):
+        cams = refine_rotations(px, conf, cams, X)
+        X, used = triangulate(px, conf, cams)
+    err = reprojection_px(X, px, cams)
+    ok = used & np.isfinite(err)
+    fps = 60.0
+    world = filters.butterworth(_fill(X).reshape(len(X), -1), fps, 10.0).reshape(X.shape)
+    body, _ = TO_OURS.apply(world, np.ones(world.shape[:2]))
+    t = {"world": world.astype(np.float32), "fps": np.float64(fps), "names": np.array([c.name for c in cams]),
+         "K": np.stack([c.K for c in cams]), "dist": np.stack([c.dist for c in cams]), "R": np.stack([c.R for c in cams]),
+         "t": np.stack([c.t for c in cams]), "size": np.array([c.size for c in cams]), "swaps": swaps,
+         "reprojection_px": np.float64(err[ok].mean()), "views_per_point": np.float64(used.sum(0)[used.any(0)].mean()),
+         "bone_cv": np.float64(bone_cv(body[:, :17], BONES)), "raw_bone_cv": np.float64(bone_cv(TO_OURS.apply(_fill(X), np.ones(X.shape[:2]))[0][:, :17], BONES))}
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **t)
+    return t
+
+
+def cameras(t: dict) -> list[Camera]:
+    return [Camera(str(n), K, d, R, tt, tuple(s)) for n, K, d, R, tt, s in zip(t["names"], t["K"], t["dist"], t["R"], t["t"], t["size"])]
+
+
+def score_ours(video: Path, cam: Camera, world: np.ndarray, fps: float, lifter: str, true_focal: bool, stop: int | None) -> dict:
+    """One view as a monocular clip through the capture path, against the truth in that camera."""
+    opts = CaptureOptions(lifter=lifter, device="cpu", stop=stop, focal_px=cam.focal if true_focal else None)
+    r = capture(video, opts)
+    truth_world, _ = TO_OURS.apply(world, np.ones(world.shape[:2]))
+    truth = cam.to_camera(truth_world)
+    n = min(len(truth), len(r.camera))
+    rel = (truth[:n, :17] - truth[:n, :1]).astype(np.float64)
+    err = pose_errors(r.camera[:n, :17].astype(np.float64), rel)
+    m = r.motion
+    out_world = m.joints[:n] + m.root[:n, None]
+    return {"clip": cam.name, "method": lifter + (" +f" if true_focal else ""), "frames": n,
+            "mpjpe": float(err["mpjpe"].mean()), "pa_mpjpe": float(err["pa_mpjpe"].mean()),
+            "root_m": float(np.linalg.norm(r.root[:n] - truth[:n, 0], axis=-1).mean()),
+            "bone_cv": bone_cv(out_world[:, :17], BONES), "skate_cm_s": S.foot_skate(out_world, truth_world[:n], fps),
+            } | S.common_metrics(r.camera[:n, S.OURS], truth[:n, S.OURS])
+
+
+def score_mediapipe(video: Path, cam: Camera, world: np.ndarray, out: Path) -> dict:
+    landmarks = out / f"{cam.name}_mediapipe.npz"
+    if not landmarks.is_file():
+        subprocess.run([str(mediapipe_python()), str(Path(__file__).parents[1] / "synth" / "mediapipe_pose.py"), str(video),
+                        str(landmarks)], check=True, capture_output=True)
+    mp = np.load(landmarks)
+    truth_world, _ = TO_OURS.apply(world, np.ones(world.shape[:2]))
+    truth = cam.to_camera(truth_world)
+    n = min(len(truth), len(mp["world"]))
+    return {"clip": cam.name, "method": "mediapipe", "frames": n} | S.common_metrics(mp["world"][:n, S.MEDIAPIPE], truth[:n, S.OURS])
+
+
+def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool = True, stop: int | None = None,
+        views: tuple[str, ...] | None = None) -> tuple[dict, list[dict]]:
+    """Build (or load) the truth and score every view; returns the truth and one row per view and method."""
+    out = Path(out)
+    demo = pose2sim_demo()
+    t0 = time.perf_counter()
+    truth = build_truth(demo, out, stop)
+    print(f"truth: {len(truth['world'])} frames, reprojection {float(truth['reprojection_px']):.1f} px, "
+          f"{float(truth['views_per_point']):.2f} views a point, bone-length CV {float(truth['bone_cv']) * 100:.2f} % "
+          f"({float(truth['raw_bone_cv']) * 100:.2f} % before the low-pass), swapped frames per view "
+          f"{dict(zip(truth['names'].tolist(), truth['swaps'].sum(1).tolist()))} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    rows = []
+    for cam in cameras(truth):
+        if views and cam.name not in views:
+            continue
+        video = demo / "videos" / f"{cam.name}.mp4"
+        for lifter in lifters:
+            for true_focal in (False, True):
+                rows.append(score_ours(video, cam, truth["world"], float(truth["fps"]), lifter, true_focal, stop))
+        if mediapipe:
+            rows.append(score_mediapipe(video, cam, truth["world"], out))
+        print(f"{cam.name} scored ({time.perf_counter() - t0:.0f} s)", flush=True)
+    (out / "results.json").write_text(json.dumps(rows, indent=1))
+    return truth, rows
+
+
+def print_tables(rows: list[dict]) -> None:
+    cols = (("PA-MPJPE 12j", "pa_common", ".1f"), ("N-MPJPE 12j", "n_common", ".1f"), ("accel 12j", "accel_common", ".2f"),
+            ("MPJPE 17j", "mpjpe", ".1f"), ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"),
+            ("bone CV %", "bone_cv", ".2%"), ("skate cm/s", "skate_cm_s", ".1f"))
+    table = summary(rows, METRICS)
+    print(f"| method | frames | {' | '.join(c for c, _, _ in cols)} |\n|---|---|" + "---|" * len(cols))
+    for method, m in table.items():
+        cells = [(format(m[k], f).rstrip("%") if k in m else "-") for _, k, f in cols]
+        print(f"| {method} | {m['frames']} | " + " | ".join(cells) + " |")
+    methods = list(table)
+    print(f"\nPA-MPJPE on the 12 common joints per view (mm):\n| view | {' | '.join(methods)} |\n|---|" + "---|" * len(methods))
+    for view in dict.fromkeys(r["clip"] for r in rows):
+        by = {r["method"]: r["pa_common"] for r in rows if r["clip"] == view}
+        print(f"| {view} | " + " | ".join(f"{by[m]:.1f}" if m in by else "-" for m in methods) + " |")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out", nargs="?", default="out/real", help="folder for the truth, MediaPipe's output and results.json")
+    p.add_argument("--lifters", nargs="+", default=["single", "mpm", "context"], help="our lifters to score")
+    p.add_argument("--no-mediapipe", action="store_true", help="skip MediaPipe (its environment is made on first use)")
+    p.add_argument("--frames", type=int, help="only the first N frames (quick runs)")
+    p.add_argument("--views", nargs="+", help="only these views (cam01 .. cam04)")
+    a = p.parse_args(argv)
+    t0 = time.perf_counter()
+    _, rows = run(a.out, tuple(a.lifters), not a.no_mediapipe, a.frames, tuple(a.views) if a.views else None)
+    print(f"\nscored in {(time.perf_counter() - t0) / 60:.1f} min: "
+          f"`python -m video_mocap.models.real.benchmark {' '.join(argv if argv is not None else sys.argv[1:])}`\n")
+    print_tables(rows)
+
+
+if __name__ == "__main__":
+    main()
