@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--epoch-steps", type=int, default=250, help="steps between validations (the best is kept)")
     tr.add_argument("--minutes", type=float, default=0.0,
                     help="train for this wall-clock budget instead of --steps (steps set from the measured step time)")
+    tr.add_argument("--workers", type=int, default=0, help="processes making training batches (0: none; use several on a GPU)")
     tr.add_argument("--stage1", type=float, default=0.3, help="MPM: fraction of the steps spent on masked pose pre-training")
     tr.add_argument("--batch", type=int, default=1024, help="frames per batch")
     tr.add_argument("--lr", type=float, default=1e-3)
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         _threads(args.threads)
         cfg = Config(model=args.model, data=args.data, steps=args.steps, epoch_steps=args.epoch_steps,
                      batch=args.batch, lr=args.lr, tiers=args.tiers, seed=args.seed, minutes=args.minutes,
-                     stage1=args.stage1)
+                     stage1=args.stage1, workers=args.workers)
         print(train(cfg, args.out))
     elif args.command == "export":
         from .export import export

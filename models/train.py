@@ -36,6 +36,7 @@ class Config:
     stage1: float = 0.3  # MPM: fraction of steps spent on masked pose modelling before fine-tuning
     seed: int = 0
     minutes: float = 0.0  # > 0: a wall-clock budget; ``steps`` is then set from the measured step time
+    workers: int = 0  # processes generating batches (0: in the training process); a GPU needs several to be fed
     arch: dict = field(default_factory=dict)
 
 
@@ -130,7 +131,34 @@ def optimiser(params, lr: float, weight_decay: float, steps: int):
     return opt, sched
 
 
-def budget_steps(cfg: Config, task: Task, net: torch.nn.Module, device: str, probe: int = 30) -> int:
+class _Batches(torch.utils.data.IterableDataset):
+    """Endless training batches from ``task``, one random stream per worker process."""
+
+    def __init__(self, task: "Task", seed: int):
+        self.task, self.seed = task, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        while True:
+            yield self.task.batch(rng)
+
+
+def _as_is(batch):
+    return batch
+
+
+def batches(task: "Task", seed: int, workers: int):
+    """An iterator of training batches, made in ``workers`` processes (or here, when 0)."""
+    if workers <= 0:
+        rng = np.random.default_rng([seed, 0])
+        return iter(lambda: task.batch(rng), None)
+    loader = torch.utils.data.DataLoader(_Batches(task, seed), batch_size=None, num_workers=workers, collate_fn=_as_is,
+                                         prefetch_factor=4, persistent_workers=True)
+    return iter(loader)
+
+
+def budget_steps(cfg: Config, task: Task, net: torch.nn.Module, device: str, stream, probe: int = 30) -> int:
     """Steps that fit ``cfg.minutes`` (validation included), timed on ``probe`` steps of a throwaway copy of
     ``net`` in both MPM stages, so the learning-rate schedule still spans the whole run."""
     import copy
@@ -143,7 +171,7 @@ def budget_steps(cfg: Config, task: Task, net: torch.nn.Module, device: str, pro
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-        loss = task.loss(trial, task.batch(rng), rng, 0.0 if i % 2 else 0.99)
+        loss = task.loss(trial, next(stream), rng, 0.0 if i % 2 else 0.99)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -166,8 +194,9 @@ def train(cfg: Config, out: str | Path, device: str | None = None, log=print) ->
     val_task = Task(cfg, D.WindowSampler(val_clips if len(val_clips) else train_clips, bones=False, mirror=False), device)
     val_batch = val_task.sampler.batch(max(256, 2048 // task.window), task.window, np.random.default_rng(1234))
     net = build(cfg.model, **cfg.arch).to(device)
+    stream = batches(task, cfg.seed, cfg.workers)
     if cfg.minutes > 0:
-        cfg.steps = budget_steps(cfg, task, net, device)
+        cfg.steps = budget_steps(cfg, task, net, device, stream)
         log(f"{cfg.minutes:g} min budget: {cfg.steps} steps")
     opt, sched = optimiser(net.parameters(), cfg.lr, cfg.weight_decay, cfg.steps)
     out = Path(out)
@@ -178,7 +207,7 @@ def train(cfg: Config, out: str | Path, device: str | None = None, log=print) ->
         f"{train_clips.frames} frames train, {len(val_clips)} clips val, device {device}")
     for step in range(cfg.steps):
         frac = step / cfg.steps
-        loss = task.loss(net, task.batch(rng), rng, frac)
+        loss = task.loss(net, next(stream), rng, frac)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
