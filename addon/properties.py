@@ -43,6 +43,8 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
                                      description="Joints the detector barely sees are masked and filled by MPM")
     threshold: bpy.props.FloatProperty(name="Threshold", default=0.3, min=0.0, max=1.0,
                                        description="Confidence below which a joint is filled")
+    fix_swaps: bpy.props.BoolProperty(name="Fix Left/Right Swaps", default=True,
+                                      description="Undo the detector's left/right label swaps by temporal consistency")
     smooth: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR")
     fov: bpy.props.FloatProperty(name="Field of View", default=60.0, min=10.0, max=170.0,
                                  description="Field of view across the long side of the frame, of the camera that filmed the clip (degrees)")

@@ -53,7 +53,8 @@ def _capture(args: argparse.Namespace) -> int:
         print(f"error: {', '.join(clash)} already exist(s); pass --force to replace", file=sys.stderr)
         return 1
     opts = CaptureOptions(lifter=args.lifter, device=args.device, complete=not args.no_complete, threshold=args.threshold,
-                          smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop)
+                          smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
+                          fix_swaps=not args.keep_swaps)
     result = capture(args.video, opts, _Progress(args.quiet))
     m = result.motion
     written = [m.save(out, overwrite=args.force)]
@@ -73,7 +74,8 @@ def _capture(args: argparse.Namespace) -> int:
     print(f"{len(m)} frames at {m.fps:g} fps; tracking {meta['tracking_fps']} fps on {meta['provider']}, "
           f"lifting ({meta['lifter']}) {meta['lift_ms_per_frame']} ms/frame; frames without a person: "
           f"{meta['frames_without_person']}" + (f", unseen stretches {meta['unseen_stretches']}" if meta["unseen_stretches"] else "")
-          + f"; camera pitch {meta['camera_pitch_deg']:+.0f} deg")
+          + f"; camera pitch {meta['camera_pitch_deg']:+.0f} deg"
+          + "".join(f"; {g} left/right swaps undone on {n} frames" for g, n in meta.get("swapped_frames", {}).items() if n))
     if meta["joints_never_seen"]:
         print(f"never seen, guessed by the lifter throughout: {', '.join(meta['joints_never_seen'])} "
               "(out of frame or hidden; the keys exist but are not measured)")
@@ -95,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "context: one frame's 2D plus the detector's image features")
     cap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
+    cap.add_argument("--keep-swaps", action="store_true",
+                     help="keep the detector's left/right labels as they are (by default swaps are undone over the clip)")
     cap.add_argument("--threshold", type=float, default=0.3, help="confidence below which joints are filled")
     cap.add_argument("--smooth", type=float, default=0.5, help="smoothing strength 0..1")
     cap.add_argument("--fov", type=float, default=60.0, help="field of view across the long side of the frame, degrees")

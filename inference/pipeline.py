@@ -1,7 +1,7 @@
 """Capture: a video file in, a :class:`Motion` out. The Python API behind the CLI and the add-on.
 
-Stages: track (BlazePose, streamed frame by frame), map the 33 landmarks to the canonical joints, fill
-short gaps, lift to 3D (single-frame; MPM over windows; or context-aware, which reads the landmark model's
+Stages: track (BlazePose, streamed frame by frame), undo the detector's left/right swaps over the clip
+(:mod:`.swaps`), map the 33 landmarks to the canonical joints, fill short gaps, lift to 3D (single-frame; MPM over windows; or context-aware, which reads the landmark model's
 feature maps frame by frame inside the tracking loop, so they are never all held at once; low-confidence
 joints are masked and the lifters fill them), place the body in metres with the camera model (depth from 3D vs 2D size, x/y from the pelvis
 pixel), turn the camera frame into a Z-up world (torso-up estimate, floor at the lowest foot contacts)
@@ -18,12 +18,13 @@ from typing import Callable
 import numpy as np
 
 from ..motion import Motion
-from ..skeleton import load_map
+from ..skeleton import load_map, load_skeleton
 from . import filters
 from .camera import camera_to_world, focal_length, pitch, place_in_camera
 from .detector import BlazePose, Tracker
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
+from .swaps import find_swaps, unswap
 from .video import VideoError, frames, open_video
 from .weights import weight_path
 
@@ -55,6 +56,7 @@ class CaptureOptions:
     start: int = 0
     stop: int | None = None
     max_gap: float = 0.5  # seconds: shorter tracking gaps are interpolated, longer ones marked unseen
+    fix_swaps: bool = True  # undo the detector's left/right swaps by temporal consistency
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -108,6 +110,7 @@ class Capture:
     start: int
     camera: np.ndarray  # (T, 23, 3) the output pose (smoothed, resampled) pelvis-relative in camera axes (x right, y down, z forward), m
     root: np.ndarray  # (T, 3) the pelvis in camera space, metres
+    swapped: dict[str, np.ndarray] | None = None  # frames (T,) relabelled left/right, per landmark group (arms, legs)
 
 
 def capture(video: str | Path, opts: CaptureOptions | None = None,
@@ -127,7 +130,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     context_s = 0.0
     mapping = load_map("blazepose33", "h36m17_ext")
     total = (opts.stop or info.frames) - opts.start
-    pixels, conf, times, seen = [], [], [], []
+    pixels, conf, times, seen, raw = [], [], [], [], []
     t0 = time.perf_counter()
     for n, (i, t, rgb) in enumerate(frames(video, opts.start, opts.stop)):
         if cancel and cancel():
@@ -138,7 +141,9 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         if pose is None:
             pixels.append(np.zeros((23, 2), np.float32))
             conf.append(np.zeros(23, np.float32))
+            raw.append((np.zeros((33, 2), np.float32), np.zeros(33, np.float32)))
         else:
+            raw.append((pose.landmarks[:, :2], pose.confidence))
             p, c = mapping.apply(pose.landmarks, pose.confidence)
             pixels.append(np.nan_to_num(p))
             conf.append(c)
@@ -155,6 +160,18 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         raise CaptureError(f"{video}: no person was found in any of the {len(seen)} frames")
     track_fps = len(times) / max(time.perf_counter() - t0, 1e-9)
     pixels, conf = np.array(pixels), np.array(conf)
+    swapped = None
+    if opts.fix_swaps:
+        mirror = load_skeleton("blazepose33").mirror_permutation
+        raw_px, raw_conf = np.array([r[0] for r in raw]), np.array([r[1] for r in raw])
+        swapped = find_swaps(raw_px, raw_conf, seen, mirror)
+        changed = np.flatnonzero(np.any(list(swapped.values()), axis=0))
+        if len(changed):
+            fixed_px, fixed_conf = unswap(raw_px[changed], raw_conf[changed], {g: f[changed] for g, f in swapped.items()}, mirror)
+            pixels[changed], conf[changed] = mapping.apply(fixed_px, fixed_conf)
+            pixels[changed] = np.nan_to_num(pixels[changed])
+            for n in changed:  # lifted from mislabelled 2D: the single lifter lifts these frames again
+                context_rel.pop(int(n), None)
     conf = out_of_frame(pixels, conf, info.width, info.height)
     pixels, conf, long_gaps = fill_gaps(pixels, conf, seen, int(opts.max_gap * info.fps))
     # Lift (pelvis-relative, camera axes).
@@ -202,9 +219,10 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     meta = {"source": str(video), "lifter": opts.lifter, "provider": model.provider, "options": asdict(opts),
             "tracking_fps": round(track_fps, 1), "camera_pitch_deg": round(pitch(rotation), 1), "lift_ms_per_frame": round(lift_ms, 3),
             "detector_runs": tracker.detections, "frames_without_person": int((~seen).sum()),
+            "swapped_frames": {g: int(f.sum()) for g, f in swapped.items()} if swapped else {},
             "unseen_stretches": [[a, b] for a, b in long_gaps],
             "joints_never_seen": never_seen(conf[:, :17], seen, mapping.target.names, opts.threshold)}
     progress("done", 1, 1, track_fps)
     motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=mapping.target, frame="blender",
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta)
-    return Capture(motion, pixels, opts.start, (world - root_w[:, None]) @ rotation, root)
+    return Capture(motion, pixels, opts.start, (world - root_w[:, None]) @ rotation, root, swapped)

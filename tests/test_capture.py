@@ -245,3 +245,17 @@ def test_bad_inputs(tmp_path):
 def test_cancel(clip):
     with pytest.raises(pipeline.Cancelled):
         capture(clip, CaptureOptions(lifter="single", device="cpu"), cancel=lambda: True)
+
+
+def test_left_right_swaps_are_undone_on_real_footage(tmp_path):
+    """cam02 of the pose2sim demo: BlazePose swaps the body's sides for a run of frames mid-clip (the
+    four-camera truth marks 29 of 100 frames at full size); cam03 has none."""
+    swapped = write_clip(tmp_path / "cam02.mp4", frames=100, camera="cam02")
+    r = capture(swapped, CaptureOptions(lifter="single", device="cpu"))
+    legs = np.flatnonzero(r.swapped["legs"])
+    assert 15 <= len(legs) <= 45 and legs.min() >= 30 and legs.max() <= 80, legs
+    assert r.motion.meta["swapped_frames"]["legs"] == len(legs)
+    kept = capture(swapped, CaptureOptions(lifter="single", device="cpu", fix_swaps=False))
+    assert kept.swapped is None and kept.motion.meta["swapped_frames"] == {}
+    clean = capture(write_clip(tmp_path / "cam03.mp4", frames=100, camera="cam03"), CaptureOptions(lifter="single", device="cpu"))
+    assert not any(f.any() for f in clean.swapped.values())

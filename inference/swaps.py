@@ -1,0 +1,99 @@
+"""Left/right swaps of the 2D detector, undone over the whole clip.
+
+BlazePose sometimes labels the body's left side as its right for a run of frames (it reads a person seen from
+behind as one facing the camera, or the other way round); every lifter then builds a body facing the wrong
+way. Labels jump when that happens, so each frame's labels are kept or mirrored to make the landmarks move
+least from frame to frame (a two-state Viterbi over every run of tracked frames, distances relative to the
+person's size); of the two equally smooth labellings of a run, the one that keeps the detector's labels on
+more frames is taken. Arms (with the face) and legs are decided apart: the detector often swaps one pair alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: BlazePose landmarks that show a swap: shoulders down to the feet (the face points sit too close together).
+LIMBS = tuple(range(11, 33))
+#: Groups relabelled together, and the landmarks each group's decision rests on.
+GROUPS = {"arms": (tuple(range(0, 23)), tuple(range(11, 23))), "legs": (tuple(range(23, 33)), tuple(range(23, 33)))}
+
+
+def _size(px: np.ndarray) -> np.ndarray:
+    """Per-frame person size (T,) in pixels: the RMS spread of the limb landmarks."""
+    limbs = px[:, list(LIMBS)]
+    return np.sqrt(((limbs - limbs.mean(1, keepdims=True)) ** 2).sum(-1).mean(1)) + 1e-6
+
+
+def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.ndarray, switch: float = 0.05
+               ) -> dict[str, np.ndarray]:
+    """Frames (T,) whose labels are mirrored, per group of :data:`GROUPS`, for landmarks ``px`` (T, 33, 2)
+    with confidences (T, 33), ``seen`` (T,) where a person was tracked and ``mirror`` the left/right
+    permutation of the landmarks. ``switch`` (in person sizes) is what a change of labelling costs beyond
+    the motion it explains."""
+    size = _size(px)
+    flags = {g: np.zeros(len(px), bool) for g in GROUPS}
+    edges = np.diff(np.concatenate([[0], seen.astype(int), [0]]))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        for g, (_, evidence) in GROUPS.items():
+            flags[g][a:b] = _viterbi(px[a:b], conf[a:b], size[a:b], mirror, list(evidence), switch)
+    return flags
+
+
+def unswap(px: np.ndarray, conf: np.ndarray, flags: dict[str, np.ndarray], mirror: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks and confidences with each group's flagged frames relabelled."""
+    px, conf = px.copy(), conf.copy()
+    for g, (members, _) in GROUPS.items():
+        idx = list(members)
+        src = mirror[idx]
+        f = flags[g]
+        px[np.ix_(f, idx)], conf[np.ix_(f, idx)] = px[f][:, src], conf[f][:, src]
+    return px, conf
+
+
+def _costs(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndarray, joints: list[int], lag: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Distances (T - lag,) from each frame to the one ``lag`` before, in person sizes: labels as they are,
+    and this frame's mirrored (confidence-weighted over ``joints``)."""
+    a, b = px[lag:], px[:-lag]
+    w = np.minimum(conf[lag:, joints], conf[:-lag, joints]) + 1e-3
+    same = (np.linalg.norm(a[:, joints] - b[:, joints], axis=-1) * w).sum(1) / w.sum(1)
+    flip = (np.linalg.norm(a[:, mirror][:, joints] - b[:, joints], axis=-1) * w).sum(1) / w.sum(1)
+    return same / size[lag:], flip / size[lag:]
+
+
+def _viterbi(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndarray, joints: list[int],
+             switch: float, second: float = 0.5) -> np.ndarray:
+    """Mirror flags of one run of frames: each frame's labels against the frame before and, weighted by
+    ``second``, the one before that, so one garbled frame cannot flip the labels of all that follow."""
+    n = len(px)
+    if n < 2:
+        return np.zeros(n, bool)
+    s1, f1 = _costs(px, conf, size, mirror, joints, 1)
+    s2, f2 = _costs(px, conf, size, mirror, joints, 2) if n > 2 else (np.zeros(0), np.zeros(0))
+
+    def c1(t, a, b):  # frame t - 1 in state a, frame t in state b
+        return s1[t - 1] if a == b else f1[t - 1] + switch
+
+    def c2(t, a, b):  # frame t - 2 in state a, frame t in state b
+        return second * (s2[t - 2] if a == b else f2[t - 2])
+
+    # States (s_{t-1}, s_t); frame 0 keeps its labels before the run's majority decides.
+    cost = {(0, b): c1(1, 0, b) for b in (0, 1)} | {(1, 0): np.inf, (1, 1): np.inf}
+    back = []
+    for t in range(2, n):
+        new, arg = {}, {}
+        for b in (0, 1):
+            for c in (0, 1):
+                options = [cost[(a, b)] + c1(t, b, c) + c2(t, a, c) for a in (0, 1)]
+                arg[(b, c)] = int(np.argmin(options))
+                new[(b, c)] = min(options)
+        back.append(arg)
+        cost = new
+    b, c = min(cost, key=cost.get)
+    states = [c, b]
+    for arg in reversed(back):
+        a = arg[(b, c)]
+        states.append(a)
+        b, c = a, b
+    flags = np.array(states[::-1], bool)
+    return ~flags if flags.sum() * 2 > n else flags

@@ -1,0 +1,61 @@
+"""Undoing the detector's left/right swaps: synthetic runs of swapped frames, gaps, partial (arms-only) swaps."""
+import numpy as np
+
+from video_mocap.inference.swaps import GROUPS, find_swaps, unswap
+from video_mocap.skeleton import load_skeleton
+
+MIRROR = load_skeleton("blazepose33").mirror_permutation
+
+
+def _walker(frames=60, seed=0):
+    """A person seen from the side-front: 33 landmarks drifting and swinging, left and right apart."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform([-60, -200], [60, 200], (33, 2))
+    side = np.array([1.0 if "left" in n else -1.0 if "right" in n else 0.0 for n in load_skeleton("blazepose33").names])
+    base[:, 0] += 45 * side  # the two sides 90 px apart
+    t = np.arange(frames)[:, None, None]
+    swing = 25 * np.sin(t / 6.0) * side[None, :, None] * np.array([1.0, 0.3])
+    px = 500 + base[None] + swing + np.array([2.0, 0.5]) * t + rng.normal(0, 1.5, (frames, 33, 2))
+    return px, np.full((frames, 33), 0.95)
+
+
+def _swap(px, conf, frames, group):
+    members = list(GROUPS[group][0])
+    px, conf = px.copy(), conf.copy()
+    for t in frames:
+        px[t, members], conf[t, members] = px[t, MIRROR[members]], conf[t, MIRROR[members]]
+    return px, conf
+
+
+def test_runs_of_swapped_frames_are_found_per_group():
+    px, conf = _walker()
+    seen = np.ones(len(px), bool)
+    bad, bad_conf = _swap(px, conf, range(10, 22), "arms")
+    bad, bad_conf = _swap(bad, bad_conf, list(range(15, 30)) + [40], "legs")
+    flags = find_swaps(bad, bad_conf, seen, MIRROR)
+    assert np.flatnonzero(flags["arms"]).tolist() == list(range(10, 22))
+    assert np.flatnonzero(flags["legs"]).tolist() == list(range(15, 30)) + [40]
+    fixed, fixed_conf = unswap(bad, bad_conf, flags, MIRROR)
+    np.testing.assert_allclose(fixed, px)
+    np.testing.assert_allclose(fixed_conf, conf)
+
+
+def test_clean_tracks_are_left_alone_and_the_majority_wins():
+    px, conf = _walker(seed=1)
+    seen = np.ones(len(px), bool)
+    assert not any(f.any() for f in find_swaps(px, conf, seen, MIRROR).values())
+    # Labels wrong from frame 20 to the end (40 of 60 frames): still the shorter run is the one undone.
+    bad, bad_conf = _swap(px, conf, range(20, 60), "arms")
+    assert np.flatnonzero(find_swaps(bad, bad_conf, seen, MIRROR)["arms"]).tolist() == list(range(20))
+
+
+def test_runs_are_decided_apart_across_tracking_gaps():
+    px, conf = _walker(seed=2)
+    seen = np.ones(len(px), bool)
+    seen[28:32] = False
+    px[28:32], conf[28:32] = 0.0, 0.0
+    bad, bad_conf = _swap(px, conf, range(5, 12), "legs")
+    bad, bad_conf = _swap(bad, bad_conf, range(40, 45), "legs")
+    flags = find_swaps(bad, bad_conf, seen, MIRROR)
+    assert np.flatnonzero(flags["legs"]).tolist() == list(range(5, 12)) + list(range(40, 45))
+    assert not flags["legs"][28:32].any()
