@@ -1,12 +1,16 @@
-"""Shipped model files: found by name through ``models/weights/manifest.json`` and checked by sha256."""
+"""Shipped model files: found by name through ``models/weights/manifest.json`` and checked by sha256.
+
+``VIDEO_MOCAP_WEIGHTS`` names another folder of the same layout (a manifest and its files), so candidate
+models can be benchmarked through the real capture path before they ship."""
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "models" / "weights"
+WEIGHTS_DIR = Path(os.environ.get("VIDEO_MOCAP_WEIGHTS") or Path(__file__).resolve().parent.parent / "models" / "weights")
 
 
 class WeightsError(RuntimeError):

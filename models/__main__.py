@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     sh.add_argument("name", help="shipped model name, e.g. single or mpm")
     sh.add_argument("--data", default=DEFAULT_DATA, help=DATA_HELP)
     sh.add_argument("--train-command", required=True, help="the training command, for the card")
+    sh.add_argument("--trained-on", default="a 2-core CPU", help="the machine it trained on, for the card")
+    sh.add_argument("--note", default="", help="a markdown file with a paragraph for the card (ablations, ...)")
     tc = sub.add_parser("train-context", help="train the context-aware lifter on rendered images")
     tc.add_argument("data", help="folder of chunk_*.npz from python -m video_mocap.models.synth.context_data")
     tc.add_argument("--base", default="models/runs/single.pt", help="checkpoint of the single-frame lifter to refine")
@@ -130,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ship":
         from .card import ship
 
-        print(ship(args.checkpoint, args.name, args.data, args.train_command))
+        note = Path(args.note).read_text() if args.note else ""
+        print(ship(args.checkpoint, args.name, args.data, args.train_command, trained_on=args.trained_on, note=note))
     else:
         from .evaluate import evaluate, print_table
 

@@ -41,7 +41,8 @@ def _fmt(o: dict) -> str:
     return "\n".join(f"| {label} | {o[key]:.1f} |" for label, key in rows if key in o)
 
 
-def ship(checkpoint: str | Path, name: str, data: str, train_command: str, directory: Path = WEIGHTS_DIR) -> Path:
+def ship(checkpoint: str | Path, name: str, data: str, train_command: str, directory: Path = WEIGHTS_DIR,
+         trained_on: str = "a 2-core CPU", note: str = "") -> Path:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg, hist = state["config"], state["history"]
     kind = cfg["model"]
@@ -57,9 +58,14 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
     }, directory)
     minutes = hist[-1]["minutes"] if hist else float("nan")
     log = "\n".join(f"| {h['epoch']} | {h['step']} | {h['loss'] * 1000:.1f} | {h['val_mpjpe_mm']:.1f} |" for h in hist)
+    description = DESCRIPTION[kind]
+    if kind == "mpm" and not cfg.get("stage1", 0.3):
+        description = description.split(" Stage I:")[0] + (" No stage I (masked pre-training) in this run; training is "
+                                                            "stage II alone: lifting (sequence + middle frame losses) through "
+                                                            "detector drops and limb occlusions, and 3D completion with limb tube masks.")
     card = f"""# {name}.onnx: model card
 
-{DESCRIPTION[kind]}
+{description}
 
 - **File**: `models/weights/{name}.onnx`, sha256 `{entry['sha256']}`, {onnx_path.stat().st_size / 1e6:.1f} MB,
   ONNX opset 17, metadata `kind={kind}`. Inputs/outputs: see `models/export.py`.
@@ -74,7 +80,7 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
   drift, sticky outliers, hip/keypoint offsets, dropped joints with confidence 0); normalised by the
   person's box around the hips (`inference/normalize.py`).
 - **Training**: `{train_command}` ({cfg['steps']} steps, batch {cfg['batch']} frames, AdamW lr {cfg['lr']},
-  cosine schedule, seed {cfg['seed']}); {minutes:.0f} min on a 2-core CPU. Best validation epoch kept.
+  cosine schedule, seed {cfg['seed']}); {minutes:.0f} min on {trained_on}. Best validation epoch kept.
 - **Evaluation**: `python -m video_mocap.models evaluate models/weights/{name}.onnx` (held-out test subjects, one fixed
   camera per clip, camera/noise seed 2024, {result['frames']} frames at 50 fps; full per-clip table in
   `{name}.eval.json`).
@@ -85,9 +91,9 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
 
 **Paper numbers, for context**: {PAPER[kind]} Our setting differs: a 0.5-hour mocap set instead of
 Human3.6M's 3.6 M frames, unseen subjects *and* unseen random cameras (Human3.6M tests on its training
-cameras), synthetic detector noise instead of a detector trained in the test studio, and CPU training
+cameras), synthetic detector noise instead of a detector trained in the test studio, and training
 for minutes instead of GPU days. The numbers are not directly comparable.
-
+{chr(10) + note + chr(10) if note else ""}
 Training log (loss = mean training loss in mm-equivalent; val = middle-frame MPJPE on the validation subjects):
 
 | epoch | step | loss | val MPJPE (mm) |
