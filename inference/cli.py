@@ -54,7 +54,7 @@ def _capture(args: argparse.Namespace) -> int:
         return 1
     opts = CaptureOptions(lifter=args.lifter, device=args.device, complete=not args.no_complete, threshold=args.threshold,
                           smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
-                          fix_swaps=not args.keep_swaps)
+                          fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones)
     result = capture(args.video, opts, _Progress(args.quiet))
     m = result.motion
     written = [m.save(out, overwrite=args.force)]
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
     cap.add_argument("--keep-swaps", action="store_true",
                      help="keep the detector's left/right labels as they are (by default swaps are undone over the clip)")
+    cap.add_argument("--per-frame-bones", action="store_true",
+                     help="let bone lengths vary from frame to frame as lifted (by default one skeleton for the clip)")
     cap.add_argument("--threshold", type=float, default=0.3, help="confidence below which joints are filled")
     cap.add_argument("--smooth", type=float, default=0.5, help="smoothing strength 0..1")
     cap.add_argument("--fov", type=float, default=60.0, help="field of view across the long side of the frame, degrees")

@@ -20,6 +20,7 @@ import numpy as np
 from ..motion import Motion
 from ..skeleton import load_map, load_skeleton
 from . import filters
+from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, focal_length, pitch, place_in_camera
 from .detector import BlazePose, Tracker
 from .context import ContextLifter
@@ -57,6 +58,7 @@ class CaptureOptions:
     stop: int | None = None
     max_gap: float = 0.5  # seconds: shorter tracking gaps are interpolated, longer ones marked unseen
     fix_swaps: bool = True  # undo the detector's left/right swaps by temporal consistency
+    constant_bones: bool = True  # one set of bone lengths for the whole clip (left = right)
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -186,6 +188,10 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     for n, r in context_rel.items():
         rel[n] = r
     lift_ms = (time.perf_counter() - t1 + context_s) * 1000 / len(rel)
+    body = load_skeleton("h36m17")
+    lengths = clip_bone_lengths(rel, lift_conf, body) if opts.constant_bones else None
+    if lengths is not None:
+        rel = with_bone_lengths(rel, lengths, body).astype(np.float32)
     f = focal_length(opts, info.width, info.height)
     centre = np.array([info.width / 2, info.height / 2])
     root = place_in_camera(rel, pixels, conf, f, centre)
@@ -214,12 +220,18 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     if len(times) > 1 and np.abs(times - grid).max() > 0.5 / info.fps:
         world = np.stack([np.interp(grid, times, world[:, j, d]) for j in range(23) for d in range(3)], 1).reshape(-1, 23, 3)
         root_w = world[:, 0].copy()
+    if lengths is not None:  # smoothing and resampling bend lengths a little: the clip's skeleton again, extras carried along
+        rebuilt = with_bone_lengths(world[:, :17], lengths, body)
+        moved, world[:, :17] = rebuilt - world[:, :17], rebuilt
+        for extra, parent in EXTRAS.items():
+            world[:, names.index(extra)] += moved[:, names.index(parent)]
     joints = np.where(conf_out[..., None] > 0, world - root_w[:, None], np.nan)
     K = np.array([[f, 0, centre[0]], [0, f, centre[1]], [0, 0, 1]], np.float32)
     meta = {"source": str(video), "lifter": opts.lifter, "provider": model.provider, "options": asdict(opts),
             "tracking_fps": round(track_fps, 1), "camera_pitch_deg": round(pitch(rotation), 1), "lift_ms_per_frame": round(lift_ms, 3),
             "detector_runs": tracker.detections, "frames_without_person": int((~seen).sum()),
             "swapped_frames": {g: int(f.sum()) for g, f in swapped.items()} if swapped else {},
+            "bone_lengths_m": {n: round(float(v), 4) for n, v in zip(body.names, lengths)} if lengths is not None else {},
             "unseen_stretches": [[a, b] for a, b in long_gaps],
             "joints_never_seen": never_seen(conf[:, :17], seen, mapping.target.names, opts.threshold)}
     progress("done", 1, 1, track_fps)

@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "train-context":
         from .context import ContextConfig, train_context
 
+        if not Path(args.base).is_file():
+            raise SystemExit(f"error: no single-frame checkpoint at {args.base}: pass --base FILE, or train one first "
+                             "(python -m video_mocap.models train single)")
         _threads(args.threads)
         cfg = ContextConfig(data=args.data, base=args.base, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
                             arch={"context": not args.no_context})

@@ -259,3 +259,19 @@ def test_left_right_swaps_are_undone_on_real_footage(tmp_path):
     assert kept.swapped is None and kept.motion.meta["swapped_frames"] == {}
     clean = capture(write_clip(tmp_path / "cam03.mp4", frames=100, camera="cam03"), CaptureOptions(lifter="single", device="cpu"))
     assert not any(f.any() for f in clean.swapped.values())
+
+
+def test_one_skeleton_per_clip(clip):
+    """Bone lengths do not change from frame to frame (left = right); off, they vary as lifted."""
+    def cv(m):
+        pos = m.positions()[:, :17]
+        bones = m.skeleton.bones[:16]
+        lengths = np.stack([np.linalg.norm(pos[:, c] - pos[:, p], axis=-1) for p, c in bones], 1)
+        ok = np.isfinite(lengths).all(1)
+        return (lengths[ok].std(0) / lengths[ok].mean(0)).max()
+
+    fixed = capture(clip, CaptureOptions(lifter="single", device="cpu")).motion
+    free = capture(clip, CaptureOptions(lifter="single", device="cpu", constant_bones=False)).motion
+    assert cv(fixed) < 1e-4 and cv(free) > 0.01
+    b = fixed.meta["bone_lengths_m"]
+    assert b["l_knee"] == b["r_knee"] and 0.3 < b["l_knee"] < 0.6 and free.meta["bone_lengths_m"] == {}

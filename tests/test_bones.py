@@ -1,0 +1,41 @@
+"""One skeleton per clip: bone lengths estimated once (left = right), every frame rebuilt with them."""
+import numpy as np
+
+from video_mocap.inference.bones import clip_bone_lengths, with_bone_lengths
+from video_mocap.skeleton import load_skeleton
+
+from mocap_fixture import REST
+
+BODY = load_skeleton("h36m17")
+
+
+def _lengths(x):
+    return np.stack([np.linalg.norm(x[:, j] - x[:, p], axis=-1) for j, p in enumerate(BODY.parents) if p >= 0], 1)
+
+
+def test_rebuilt_poses_keep_directions_and_take_the_clip_lengths():
+    rng = np.random.default_rng(0)
+    poses = (REST - REST[0])[None] * rng.uniform(0.85, 1.15, (40, 17, 1)) + rng.normal(0, 0.01, (40, 17, 3))
+    poses[:, 0] = 0.0
+    conf = np.ones((40, 17))
+    lengths = clip_bone_lengths(poses, conf, BODY)
+    out = with_bone_lengths(poses, lengths, BODY)
+    got = _lengths(out)
+    assert np.abs(got - got[0]).max() < 1e-9, "every frame has the same bones"
+    np.testing.assert_allclose(lengths, lengths[BODY.mirror_permutation])  # left = right
+    for j, p in enumerate(BODY.parents):
+        if p >= 0:
+            a, b = poses[:, j] - poses[:, p], out[:, j] - out[:, p]
+            cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+            assert cos.min() > 1 - 1e-9, f"bone {BODY.names[j]} keeps its direction"
+    np.testing.assert_allclose(out[:, 0], poses[:, 0])
+
+
+def test_lengths_come_from_seen_frames():
+    poses = np.repeat((REST - REST[0])[None], 30, 0).astype(float)
+    shin = np.linalg.norm(REST[3] - REST[2])
+    poses[:10, 3] = poses[:10, 2] + (poses[:10, 3] - poses[:10, 2]) * 2.0  # a wild guess where the ankle was unseen
+    conf = np.ones((30, 17))
+    conf[:10, 3] = 0.0
+    lengths = clip_bone_lengths(poses, conf, BODY)
+    assert abs(lengths[3] - shin) < 1e-6 and abs(lengths[6] - shin) < 1e-6
