@@ -30,7 +30,8 @@ from ...skeleton import load_map, load_skeleton
 from ..assets import pose2sim_demo
 from ..evaluate import pose_errors
 from ..synth import score as S
-from ..synth.benchmark import mediapipe_python, summary
+from ..synth.benchmark import mediapipe_python
+from ..synth.benchmark import print_tables as tables
 from .calibration import Camera, read_qca
 from .triangulate import bone_cv, refine_rotations, reprojection_px, triangulate, undo_swaps
 
@@ -156,20 +157,13 @@ def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool =
     return truth, rows
 
 
+COLUMNS = (("PA-MPJPE 12j", "pa_common", ".1f"), ("N-MPJPE 12j", "n_common", ".1f"), ("accel 12j", "accel_common", ".2f"),
+           ("MPJPE 17j", "mpjpe", ".1f"), ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"),
+           ("bone CV %", "bone_cv", ".2%"), ("skate cm/s", "skate_cm_s", ".1f"))
+
+
 def print_tables(rows: list[dict]) -> None:
-    cols = (("PA-MPJPE 12j", "pa_common", ".1f"), ("N-MPJPE 12j", "n_common", ".1f"), ("accel 12j", "accel_common", ".2f"),
-            ("MPJPE 17j", "mpjpe", ".1f"), ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"),
-            ("bone CV %", "bone_cv", ".2%"), ("skate cm/s", "skate_cm_s", ".1f"))
-    table = summary(rows, METRICS)
-    print(f"| method | frames | {' | '.join(c for c, _, _ in cols)} |\n|---|---|" + "---|" * len(cols))
-    for method, m in table.items():
-        cells = [(format(m[k], f).rstrip("%") if k in m else "-") for _, k, f in cols]
-        print(f"| {method} | {m['frames']} | " + " | ".join(cells) + " |")
-    methods = list(table)
-    print(f"\nPA-MPJPE on the 12 common joints per view (mm):\n| view | {' | '.join(methods)} |\n|---|" + "---|" * len(methods))
-    for view in dict.fromkeys(r["clip"] for r in rows):
-        by = {r["method"]: r["pa_common"] for r in rows if r["clip"] == view}
-        print(f"| {view} | " + " | ".join(f"{by[m]:.1f}" if m in by else "-" for m in methods) + " |")
+    tables(rows, COLUMNS, METRICS, "view")
 
 
 def main(argv=None) -> None:

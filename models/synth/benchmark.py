@@ -114,18 +114,20 @@ def summary(rows: list[dict], metrics=METRICS) -> dict[str, dict[str, float]]:
     return out
 
 
-def print_tables(rows: list[dict]) -> None:
-    table = summary(rows)
-    cols = (("PA-MPJPE 12j", "pa_common", ".1f"), ("accel 12j", "accel_common", ".2f"), ("MPJPE 17j", "mpjpe", ".1f"),
-            ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"), ("pitch err deg", "pitch_err_deg", ".1f"),
-            ("skate cm/s", "skate_cm_s", ".1f"),
-            ("2D px", "px_2d", ".1f"), ("fps", "fps", ".1f"))
-    print(f"| method | frames | {' | '.join(c for c, _, _ in cols)} |")
-    print("|---|---|" + "---|" * len(cols))
+COLUMNS = (("PA-MPJPE 12j", "pa_common", ".1f"), ("accel 12j", "accel_common", ".2f"), ("MPJPE 17j", "mpjpe", ".1f"),
+           ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"), ("pitch err deg", "pitch_err_deg", ".1f"),
+           ("skate cm/s", "skate_cm_s", ".1f"), ("2D px", "px_2d", ".1f"), ("fps", "fps", ".1f"))
+
+
+def print_tables(rows: list[dict], columns=COLUMNS, metrics=METRICS, unit: str = "clip") -> None:
+    """The summary table (frame-weighted, one row per method) and PA-MPJPE per ``unit`` (clip, view), markdown."""
+    table = summary(rows, metrics)
+    print(f"| method | frames | {' | '.join(c for c, _, _ in columns)} |\n|---|---|" + "---|" * len(columns))
     for method, m in table.items():
-        print(f"| {method} | {m['frames']} | " + " | ".join(format(m[k], f) if k in m else "-" for _, k, f in cols) + " |")
+        cells = [format(m[k], f).rstrip("%") if k in m else "-" for _, k, f in columns]
+        print(f"| {method} | {m['frames']} | " + " | ".join(cells) + " |")
     methods = list(table)
-    print(f"\nPA-MPJPE on the 12 common joints, per clip (mm):\n| clip | {' | '.join(methods)} |\n|---|" + "---|" * len(methods))
+    print(f"\nPA-MPJPE on the 12 common joints, per {unit} (mm):\n| {unit} | {' | '.join(methods)} |\n|---|" + "---|" * len(methods))
     for name in dict.fromkeys(r["clip"] for r in rows):
         by = {r["method"]: r["pa_common"] for r in rows if r["clip"] == name}
         print(f"| {name} | " + " | ".join(f"{by[m]:.1f}" if m in by else "-" for m in methods) + " |")
