@@ -21,7 +21,7 @@ from ..motion import Motion
 from ..skeleton import load_map, load_skeleton
 from . import filters
 from .bones import clip_bone_lengths, with_bone_lengths
-from .camera import camera_to_world, focal_length, pitch, place_in_camera
+from .camera import camera_to_world, floor_height, focal_length, pitch, place_in_camera
 from .detector import BlazePose, Tracker
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
@@ -205,8 +205,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     # Camera -> Z-up world, floor at the lowest foot contacts.
     rotation = camera_to_world(cam, info.fps)
     world = cam @ rotation.T
-    feet = world[:, [3, 6, 17, 18, 19, 20], 2]
-    world[..., 2] -= np.nanpercentile(np.nanmin(feet, axis=1), 5)
+    world[..., 2] -= floor_height(world[:, [3, 6, 17, 18, 19, 20]], info.fps)
     if opts.smooth > 0:
         world = filters.smooth(world.reshape(len(world), -1), info.fps, opts.smooth_method, opts.smooth).reshape(world.shape)
     conf_out = conf.copy()

@@ -275,3 +275,33 @@ def test_one_skeleton_per_clip(clip):
     assert cv(fixed) < 1e-4 and cv(free) > 0.01
     b = fixed.meta["bone_lengths_m"]
     assert b["l_knee"] == b["r_knee"] and 0.3 < b["l_knee"] < 0.6 and free.meta["bone_lengths_m"] == {}
+
+
+def test_floor_sits_under_the_planted_foot_on_a_typical_frame():
+    from video_mocap.inference.camera import floor_height
+
+    rng = np.random.default_rng(0)
+    t = np.arange(200)
+    feet = np.zeros((200, 2, 3))
+    feet[:, 0, 0] = np.where((t // 25) % 2 == 0, 0.0, (t % 25) * 0.04)  # one foot steps, then stands
+    feet[:, 1, 0] = 0.3
+    feet[..., 2] = 0.5 + rng.normal(0, 0.05, (200, 2))  # the lifter makes planted feet bob by 5 cm
+    lowest = feet[..., 2].min(1)
+    floor = floor_height(feet, 25.0)
+    assert np.percentile(lowest, 5) + 0.02 < floor < np.median(lowest), "under a typical frame's foot, not its lowest excursion"
+    air = feet.copy()
+    air[..., 0] += t[:, None] * 0.05  # always moving fast: no planted frame
+    assert floor_height(air, 25.0) < 0.5 - 0.05
+
+
+def test_grounding_metrics():
+    from video_mocap.models.synth.score import grounding
+
+    truth = np.zeros((50, 23, 3))
+    truth[:, [3, 6], 2] = 0.07
+    pred = truth.copy()
+    pred[..., 2] += 0.1
+    g = grounding(pred, truth, 25.0)
+    assert abs(g["float_cm"] - 10.0) < 1e-6 and g["below_pct"] == 0.0
+    pred[:10, ..., 2] -= 0.2
+    assert grounding(pred, truth, 25.0)["below_pct"] == 20.0

@@ -39,7 +39,8 @@ BLAZEPOSE = load_skeleton("blazepose33")
 LIMBS = list(range(11, 33))  # shoulders to feet: where a left/right swap shows
 TO_OURS = load_map("blazepose33", "h36m17_ext")
 BONES = TO_OURS.target.bones[:16]  # the 17-joint body
-METRICS = ("pa_common", "n_common", "accel_common", "mpjpe", "pa_mpjpe", "root_m", "bone_cv", "skate_cm_s", "found")
+METRICS = ("pa_common", "n_common", "accel_common", "mpjpe", "pa_mpjpe", "root_m", "bone_cv", "skate_cm_s", "float_cm",
+           "below_pct", "found")
 
 
 def track(video: Path, model: BlazePose, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +117,7 @@ def score_ours(video: Path, cam: Camera, world: np.ndarray, fps: float, lifter: 
             "mpjpe": float(err["mpjpe"].mean()), "pa_mpjpe": float(err["pa_mpjpe"].mean()),
             "root_m": float(np.linalg.norm(r.root[:n] - truth[:n, 0], axis=-1).mean()),
             "bone_cv": bone_cv(out_world[:, :17], BONES), "skate_cm_s": S.foot_skate(out_world, truth_world[:n], fps),
-            } | S.common_metrics(r.camera[:n, S.OURS], truth[:n, S.OURS])
+            } | S.grounding(out_world, truth_world[:n], fps) | S.common_metrics(r.camera[:n, S.OURS], truth[:n, S.OURS])
 
 
 def score_mediapipe(video: Path, cam: Camera, world: np.ndarray, out: Path) -> dict:
@@ -159,7 +160,8 @@ def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool =
 
 COLUMNS = (("PA-MPJPE 12j", "pa_common", ".1f"), ("N-MPJPE 12j", "n_common", ".1f"), ("accel 12j", "accel_common", ".2f"),
            ("MPJPE 17j", "mpjpe", ".1f"), ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"),
-           ("bone CV %", "bone_cv", ".2%"), ("skate cm/s", "skate_cm_s", ".1f"))
+           ("bone CV %", "bone_cv", ".2%"), ("skate cm/s", "skate_cm_s", ".1f"), ("float cm", "float_cm", ".1f"),
+           ("below %", "below_pct", ".0f"))
 
 
 def print_tables(rows: list[dict]) -> None:

@@ -48,7 +48,8 @@ SET = (
     Shot("05_13", 5, portrait=True, pan=True), Shot("16_02", 6), Shot("16_07", 7, portrait=True), Shot("49_02", 8, pan=True),
     Shot("49_06", 9), Shot("49_08", 10, portrait=True), Shot("49_18", 11), Shot("49_20", 12, pan=True),
 )
-METRICS = ("pa_common", "accel_common", "mpjpe", "pa_mpjpe", "root_m", "pitch_err_deg", "skate_cm_s", "px_2d", "fps", "found")
+METRICS = ("pa_common", "accel_common", "mpjpe", "pa_mpjpe", "root_m", "pitch_err_deg", "skate_cm_s", "float_cm", "below_pct",
+           "px_2d", "fps", "found")
 
 
 def mediapipe_python() -> Path:
@@ -116,7 +117,8 @@ def summary(rows: list[dict], metrics=METRICS) -> dict[str, dict[str, float]]:
 
 COLUMNS = (("PA-MPJPE 12j", "pa_common", ".1f"), ("accel 12j", "accel_common", ".2f"), ("MPJPE 17j", "mpjpe", ".1f"),
            ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"), ("pitch err deg", "pitch_err_deg", ".1f"),
-           ("skate cm/s", "skate_cm_s", ".1f"), ("2D px", "px_2d", ".1f"), ("fps", "fps", ".1f"))
+           ("skate cm/s", "skate_cm_s", ".1f"), ("float cm", "float_cm", ".1f"), ("below %", "below_pct", ".0f"),
+           ("2D px", "px_2d", ".1f"), ("fps", "fps", ".1f"))
 
 
 def print_tables(rows: list[dict], columns=COLUMNS, metrics=METRICS, unit: str = "clip") -> None:

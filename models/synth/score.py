@@ -23,6 +23,7 @@ from ..evaluate import pose_errors
 COMMON = ((11, 11), (14, 12), (12, 13), (15, 14), (13, 15), (16, 16), (4, 23), (1, 24), (5, 25), (2, 26), (6, 27), (3, 28))
 OURS, MEDIAPIPE = [a for a, _ in COMMON], [b for _, b in COMMON]
 FEET = (3, 6)  # ankles
+FOOT_POINTS = (3, 6, 17, 18, 19, 20)  # ankles, toes, heels (h36m17_ext)
 
 
 def _hip_centred(x: np.ndarray) -> np.ndarray:
@@ -56,6 +57,22 @@ def foot_skate(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> f
     return float(speeds.mean() * 100) if len(speeds) else float("nan")
 
 
+def grounding(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> dict[str, float]:
+    """Float: median height (cm) of the output's lowest foot point above the truth's lowest one, over the
+    frames where a true ankle is planted (the floor is Z = 0 in both worlds); below: % of frames whose lowest
+    output foot point is more than 2 cm under the floor."""
+    low_pred = np.nanmin(pred_world[:, list(FOOT_POINTS), 2], axis=1)
+    low_true = np.nanmin(truth_world[:, list(FOOT_POINTS), 2], axis=1)
+    planted = np.zeros(len(truth_world), bool)
+    for j in FEET:
+        tz = truth_world[:, j, 2]
+        tv = np.linalg.norm(np.gradient(truth_world[:, j, :2], axis=0), axis=-1) * fps
+        planted |= (tz < np.nanmin(tz) + 0.06) & (tv < 0.25)
+    ok = planted & np.isfinite(low_pred)
+    return {"float_cm": float(np.median(low_pred[ok] - low_true[ok]) * 100) if ok.any() else float("nan"),
+            "below_pct": float((low_pred[np.isfinite(low_pred)] < -0.02).mean() * 100)}
+
+
 def true_pitch(gt) -> float:
     """The rendered camera's mean pitch (degrees, negative looking down): its optical axis against the floor."""
     R = gt["R"].reshape(-1, 3, 3)  # world -> camera; row 2 is the optical axis in the world
@@ -79,7 +96,7 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "m
            "pa_mpjpe": float(err["pa_mpjpe"].mean()), "root_m": float(np.linalg.norm(result.root[:n] - truth_cam[:n, 0], axis=-1).mean()),
            "skate_cm_s": foot_skate(world, gt["joints_world"][:n], float(gt["fps"])), "px_2d": float(np.median(px)),
            "pitch_err_deg": abs(m.meta["camera_pitch_deg"] - true_pitch(gt)),
-           "fps": m.meta["tracking_fps"]}
+           "fps": m.meta["tracking_fps"]} | grounding(world, gt["joints_world"][:n], float(gt["fps"]))
     return out | common_metrics(result.camera[:n, OURS], truth_cam[:n, OURS])
 
 
