@@ -1,5 +1,6 @@
-"""Preview video: each frame with its 2D keypoints, beside the 3D skeleton seen from a 3/4 view that follows
-the person over the floor (so root motion shows as the floor moving under a lagging view)."""
+"""Preview video: each frame with its 2D keypoints, beside the 3D skeleton over a floor grid seen from a 3/4
+view and from the side (at right angles to the camera, so depth shows as left and right), both following the
+person over the floor (root motion shows as the grid moving under a lagging view); planted feet are marked."""
 from __future__ import annotations
 
 import os
@@ -8,11 +9,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .camera import FOOT, planted_feet
 from .filters import moving_average
 from .pipeline import Capture
 from .video import frames
 
 LEFT, RIGHT, MID = (255, 120, 40), (40, 60, 230), (200, 200, 200)  # BGR
+PLANTED, GRID = (40, 220, 250), (70, 70, 70)
+#: The 3D views: name, azimuth and elevation in degrees (azimuth 0 looks along the camera's view, 90 from its right).
+VIEWS = (("3/4", 35.0, 12.0), ("side", 90.0, 0.0))
 
 
 def _colour(name: str) -> tuple[int, int, int]:
@@ -36,8 +41,40 @@ def _follow(xy: np.ndarray, window: int) -> np.ndarray:
     return moving_average(xy, window)
 
 
+def _view(azimuth: float, elevation: float) -> np.ndarray:
+    """Rows: the screen's right and up in the Z-up world, for an orthographic view."""
+    az, el = np.radians(azimuth), np.radians(elevation)
+    return np.array([[np.cos(az), np.sin(az), 0], [-np.sin(az) * np.sin(el), np.cos(az) * np.sin(el), np.cos(el)]])
+
+
+def _panel(world: np.ndarray, centre: np.ndarray, view: np.ndarray, size: int, ok: np.ndarray, planted: np.ndarray,
+           names, bones, label: str) -> np.ndarray:
+    """One 3D view of one frame: a 0.5 m floor grid around the person, the skeleton, planted feet ringed."""
+    panel = np.full((size, size, 3), 30, np.uint8)
+    scale, base = size / 2.4, size * 0.85
+
+    def screen(points):
+        p = (points - [*centre, 0.0]) @ view.T
+        return np.column_stack([size / 2 + p[:, 0] * scale, base - p[:, 1] * scale])
+
+    ticks = np.arange(-3.0, 3.01, 0.5)
+    for a in ticks:
+        for line in (np.array([[a + centre[0], centre[1] - 3, 0], [a + centre[0], centre[1] + 3, 0]]),
+                     np.array([[centre[0] - 3, a + centre[1], 0], [centre[0] + 3, a + centre[1], 0]])):
+            (x0, y0), (x1, y1) = screen(line)
+            cv2.line(panel, (int(x0), int(y0)), (int(x1), int(y1)), GRID, 1, cv2.LINE_AA)
+    px = screen(np.nan_to_num(world))
+    _skeleton(panel, px, ok, names, bones)
+    for k, points in enumerate(FOOT.values()):
+        if planted[k] and ok[points[0]]:
+            cv2.circle(panel, tuple(map(int, px[points[0]])), 7, PLANTED, 2, cv2.LINE_AA)
+    cv2.putText(panel, label, (8, size - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1, cv2.LINE_AA)
+    return panel
+
+
 def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite: bool = False) -> Path:
-    """Write the side-by-side preview as MP4 (atomically: a failed run leaves no file)."""
+    """Write the preview (the frame, then one square panel per 3D view) as MP4, atomically: a failed run
+    leaves no file."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass --force to replace it")
@@ -46,27 +83,24 @@ def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite
     world = m.positions()
     seen = m.confidence > 0
     centre = _follow(world[:, 0, :2], int(m.fps))
-    az, el = np.radians(35), np.radians(12)
-    view = np.array([[np.cos(az), np.sin(az), 0], [-np.sin(az) * np.sin(el), np.cos(az) * np.sin(el), np.cos(el)]])
+    planted = planted_feet(world, m.fps)
+    views = [(name, _view(az, el)) for name, az, el in VIEWS]
     tmp = out.with_name(out.stem + ".part" + out.suffix)
     writer = None
     try:
         for t, (_, _, rgb) in enumerate(frames(video, result.start, result.start + len(m))):
             h, w = rgb.shape[:2]
             if writer is None:
-                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), m.fps, (w + h, h))
+                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), m.fps, (w + h * len(views), h))
                 if not writer.isOpened():
                     raise OSError(f"cannot write a video to {tmp}")
             left = np.ascontiguousarray(rgb[:, :, ::-1])
             _skeleton(left, result.pixels[t], seen[t] & (m.confidence[t] > 0.3), sk.names, sk.bones)
-            right = np.full((h, h, 3), 30, np.uint8)
-            p = (world[t] - [*centre[t], 0]) @ view.T  # metres, x right, y up
-            px = np.column_stack([h / 2 + p[:, 0] * h / 2.4, h * 0.92 - p[:, 1] * h / 2.4])
-            cv2.line(right, (0, int(h * 0.92)), (h, int(h * 0.92)), (80, 80, 80), 1)
-            _skeleton(right, np.nan_to_num(px), seen[t] & np.isfinite(px).all(1), sk.names, sk.bones)
-            cv2.putText(right, f"{t / m.fps:5.2f} s  {m.meta.get('lifter', '')}", (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                        (220, 220, 220), 1, cv2.LINE_AA)
-            writer.write(np.concatenate([left, right], 1))
+            ok = seen[t] & np.isfinite(world[t]).all(1)
+            panels = [_panel(world[t], centre[t], view, h, ok, planted[t], sk.names, sk.bones, name) for name, view in views]
+            cv2.putText(panels[0], f"{t / m.fps:5.2f} s  {m.meta.get('lifter', '')}", (8, 20), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.5, (220, 220, 220), 1, cv2.LINE_AA)
+            writer.write(np.concatenate([left, *panels], 1))
         writer.release()
         os.replace(tmp, out)
     except BaseException:

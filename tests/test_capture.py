@@ -145,6 +145,7 @@ def test_cli_writes_motion_bvh_and_preview(clip, tmp_path):
     assert bpy.data.movieclips and bpy.context.scene.camera.data.background_images[0].clip is not None
     cap = cv2.VideoCapture(str(tmp_path / "m.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+    assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 360 + 2 * 640, "the frame, then the 3/4 and the side view"
     assert (tmp_path / "m.bvh").read_text().startswith("HIERARCHY")
     before = out.read_bytes()
     assert main(["capture"] + args) == 1, "existing outputs are not replaced without --force"
@@ -305,3 +306,14 @@ def test_grounding_metrics():
     assert abs(g["float_cm"] - 10.0) < 1e-6 and g["below_pct"] == 0.0
     pred[:10, ..., 2] -= 0.2
     assert grounding(pred, truth, 25.0)["below_pct"] == 20.0
+
+
+def test_planted_feet():
+    from video_mocap.inference.camera import planted_feet
+
+    world = np.zeros((40, 23, 3))
+    world[:, [3, 18, 20], 2] = [0.07, 0.0, 0.02]  # right foot on the floor, still
+    world[:, [6, 17, 19], 2] = [0.3, 0.25, 0.28]  # left foot lifted
+    world[20:, [3, 18, 20], 0] = np.arange(20)[:, None] * 0.05  # the right foot slides from frame 20 (1.25 m/s)
+    got = planted_feet(world, 25.0)
+    assert not got[:, 0].any() and got[:18, 1].all() and not got[22:, 1].any()

@@ -69,6 +69,7 @@ def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float =
     if not (video.is_file() and gt.is_file()):
         from .render import render  # bpy only when something must be rendered
 
+        require_data(data)
         size = tuple(int(round(s * scale / 2)) * 2 for s in (PORTRAIT if shot.portrait else LANDSCAPE))
         render(out, shot.clip, data, shot.seconds, fps, size, shot.seed, samples, shot.pan, shot.name)
     return video, gt
@@ -140,7 +141,7 @@ def main(argv=None) -> None:
     p.add_argument("out", nargs="?", default="out/benchmark")
     p.add_argument("--lifters", nargs="+", default=["single", "mpm", "context"])
     p.add_argument("--no-mediapipe", action="store_true")
-    p.add_argument("--data", default=DEFAULT_DATA, type=require_data, help="mocap npz in the shared data layout")
+    p.add_argument("--data", default=DEFAULT_DATA, help="mocap npz in the shared data layout (needed only to render)")
     p.add_argument("--samples", type=int, default=4, help="Cycles samples per pixel")
     p.add_argument("--shots", type=int, default=len(SET), help="only the first N shots of the set")
     a = p.parse_args(argv)
