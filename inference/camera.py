@@ -113,19 +113,3 @@ def floor_height(feet: np.ndarray, fps: float, max_speed: float = 0.3, quantile:
         return float(np.quantile(low[planted, 2], quantile))
     return float(np.percentile(low[ok, 2], 10))
 
-
-#: Each foot's points in the h36m17_ext skeleton: ankle, toe, heel.
-FOOT = {"l": (6, 17, 19), "r": (3, 18, 20)}
-
-
-def planted_feet(world: np.ndarray, fps: float, height: float = 0.08, max_speed: float = 0.3) -> np.ndarray:
-    """(T, 2) True where the left / right foot (h36m17_ext joints, Z-up world, floor at 0) is planted: its
-    lowest point within ``height`` of the floor and slower than ``max_speed`` m/s along the ground."""
-    out = np.zeros((len(world), 2), bool)
-    for k, points in enumerate(FOOT.values()):
-        foot = world[:, list(points)]
-        low = np.nanmin(foot[..., 2], axis=1)
-        centre = np.nanmean(foot[..., :2], axis=1)
-        speed = np.linalg.norm(np.gradient(centre, axis=0), axis=-1) * fps if len(world) > 1 else np.zeros(len(world))
-        out[:, k] = (low < height) & (speed < max_speed)
-    return out

@@ -23,6 +23,7 @@ from . import filters
 from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, floor_height, focal_length, pitch, place_in_camera
 from .detector import BlazePose, Tracker
+from .contacts import pin_planted, planted_feet
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
 from .swaps import find_swaps, unswap
@@ -59,6 +60,7 @@ class CaptureOptions:
     max_gap: float = 0.5  # seconds: shorter tracking gaps are interpolated, longer ones marked unseen
     fix_swaps: bool = True  # undo the detector's left/right swaps by temporal consistency
     constant_bones: bool = True  # one set of bone lengths for the whole clip (left = right)
+    pin_feet: bool = True  # planted feet do not slide: the body moves along the ground against their sliding
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -208,6 +210,9 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     world[..., 2] -= floor_height(world[:, [3, 6, 17, 18, 19, 20]], info.fps)
     if opts.smooth > 0:
         world = filters.smooth(world.reshape(len(world), -1), info.fps, opts.smooth_method, opts.smooth).reshape(world.shape)
+    planted = planted_feet(world, info.fps)
+    if opts.pin_feet:
+        world = pin_planted(world, planted)
     conf_out = conf.copy()
     conf_out[:, :17] = np.where(conf[:, :17] > 0, np.maximum(conf[:, :17], 0.05), 0.0)
     for a, b in long_gaps:

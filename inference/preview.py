@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .camera import FOOT, planted_feet
+from .contacts import FOOT, planted_feet
 from .filters import moving_average
 from .pipeline import Capture
 from .video import frames

@@ -309,7 +309,7 @@ def test_grounding_metrics():
 
 
 def test_planted_feet():
-    from video_mocap.inference.camera import planted_feet
+    from video_mocap.inference.contacts import planted_feet
 
     world = np.zeros((40, 23, 3))
     world[:, [3, 18, 20], 2] = [0.07, 0.0, 0.02]  # right foot on the floor, still
@@ -317,3 +317,19 @@ def test_planted_feet():
     world[20:, [3, 18, 20], 0] = np.arange(20)[:, None] * 0.05  # the right foot slides from frame 20 (1.25 m/s)
     got = planted_feet(world, 25.0)
     assert not got[:, 0].any() and got[:18, 1].all() and not got[22:, 1].any()
+
+
+def test_planted_feet_stay_put():
+    from video_mocap.inference.contacts import pin_planted, planted_feet
+
+    world = np.zeros((40, 23, 3))
+    world[:, [3, 18, 20], 2] = [0.07, 0.0, 0.02]
+    world[:, [6, 17, 19], 2] = [0.3, 0.25, 0.28]
+    world[:, :, 0] += np.arange(40)[:, None] * 0.01  # the whole body slides 0.25 m/s: the lifter's drift
+    planted = planted_feet(world, 25.0)
+    assert planted[:, 1].all()
+    pinned = pin_planted(world, planted)
+    np.testing.assert_allclose(pinned[:, 3, :2], pinned[:1, 3, :2].repeat(40, 0), atol=1e-9)
+    np.testing.assert_allclose(pinned[..., 2], world[..., 2])  # heights untouched
+    free = pin_planted(world, np.zeros((40, 2), bool))
+    np.testing.assert_allclose(free, world)
