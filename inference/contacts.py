@@ -10,6 +10,7 @@ import numpy as np
 
 #: Each foot's points in the h36m17_ext skeleton: ankle, toe, heel.
 FOOT = {"l": (6, 17, 19), "r": (3, 18, 20)}
+FOOT_POINTS = tuple(sorted(p for points in FOOT.values() for p in points))
 
 
 def planted_feet(world: np.ndarray, fps: float, height: float = 0.15, max_speed: float = 0.6) -> np.ndarray:

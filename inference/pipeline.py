@@ -4,7 +4,7 @@ Stages: track (BlazePose, streamed frame by frame), undo the detector's left/rig
 (:mod:`.swaps`), map the 33 landmarks to the canonical joints, fill short gaps, lift to 3D (single-frame; MPM over windows; or context-aware, which reads the landmark model's
 feature maps frame by frame inside the tracking loop, so they are never all held at once; low-confidence
 joints are masked and the lifters fill them), place the body in metres with the camera model (depth from 3D vs 2D size, x/y from the pelvis
-pixel), turn the camera frame into a Z-up world (torso-up estimate, floor at the lowest foot contacts)
+pixel), turn the camera frame into a Z-up world (torso-up estimate, floor under the planted feet)
 and smooth. ``progress(stage, done, total, fps)`` is called as it goes; ``cancel()`` returning True
 stops it with :class:`Cancelled`.
 """
@@ -23,7 +23,7 @@ from . import filters
 from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, floor_height, focal_length, pitch, place_in_camera
 from .detector import BlazePose, Tracker
-from .contacts import pin_planted, planted_feet
+from .contacts import FOOT_POINTS, pin_planted, planted_feet
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
 from .swaps import find_swaps, unswap
@@ -204,15 +204,14 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         k, p = names.index(extra), names.index(parent)
         z = cam[:, p, 2:3]
         cam[:, k] = np.concatenate([(pixels[:, k] - centre) * z / f, z], 1)
-    # Camera -> Z-up world, floor at the lowest foot contacts.
+    # Camera -> Z-up world, floor under the planted feet.
     rotation = camera_to_world(cam, info.fps)
     world = cam @ rotation.T
-    world[..., 2] -= floor_height(world[:, [3, 6, 17, 18, 19, 20]], info.fps)
+    world[..., 2] -= floor_height(world[:, list(FOOT_POINTS)], info.fps)
     if opts.smooth > 0:
         world = filters.smooth(world.reshape(len(world), -1), info.fps, opts.smooth_method, opts.smooth).reshape(world.shape)
-    planted = planted_feet(world, info.fps)
     if opts.pin_feet:
-        world = pin_planted(world, planted)
+        world = pin_planted(world, planted_feet(world, info.fps))
     conf_out = conf.copy()
     conf_out[:, :17] = np.where(conf[:, :17] > 0, np.maximum(conf[:, :17], 0.05), 0.0)
     for a, b in long_gaps:

@@ -151,8 +151,7 @@ def _as_is(batch):
 def batches(task: "Task", seed: int, workers: int):
     """An iterator of training batches, made in ``workers`` processes (or here, when 0)."""
     if workers <= 0:
-        rng = np.random.default_rng([seed, 0])
-        return iter(lambda: task.batch(rng), None)
+        return iter(_Batches(task, seed))
     loader = torch.utils.data.DataLoader(_Batches(task, seed), batch_size=None, num_workers=workers, collate_fn=_as_is,
                                          prefetch_factor=4, persistent_workers=True)
     return iter(loader)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,18 +24,18 @@ import numpy as np
 from ...inference import filters
 from ...inference.detector import BlazePose, Tracker
 from ...inference.pipeline import CaptureOptions, capture
+from ...inference.swaps import LIMBS
 from ...inference.video import frames
 from ...skeleton import load_map, load_skeleton
 from ..assets import pose2sim_demo
 from ..evaluate import pose_errors
 from ..synth import score as S
-from ..synth.benchmark import mediapipe_python
+from ..synth.benchmark import mediapipe_landmarks
 from ..synth.benchmark import print_tables as tables
 from .calibration import Camera, read_qca
 from .triangulate import bone_cv, refine_rotations, reprojection_px, triangulate, undo_swaps
 
 BLAZEPOSE = load_skeleton("blazepose33")
-LIMBS = list(range(11, 33))  # shoulders to feet: where a left/right swap shows
 TO_OURS = load_map("blazepose33", "h36m17_ext")
 BONES = TO_OURS.target.bones[:16]  # the 17-joint body
 METRICS = ("pa_common", "n_common", "accel_common", "mpjpe", "pa_mpjpe", "root_m", "bone_cv", "skate_cm_s", "float_cm",
@@ -78,7 +77,7 @@ def build_truth(demo: Path, out: Path, stop: int | None = None) -> dict:
     tracks = [track(demo / "videos" / f"{c.name}.mp4", model, stop) for c in cams]
     n = min(len(p) for p, _ in tracks)
     px, conf = np.stack([p[:n] for p, _ in tracks]), np.stack([c[:n] for _, c in tracks])
-    px, conf, swaps = undo_swaps(px, conf, cams, BLAZEPOSE.mirror_permutation, LIMBS)
+    px, conf, swaps = undo_swaps(px, conf, cams, BLAZEPOSE.mirror_permutation, list(LIMBS))
     X, _ = triangulate(px, conf, cams)
     for _ in range(2):
         cams = refine_rotations(px, conf, cams, X)
@@ -102,11 +101,12 @@ def cameras(t: dict) -> list[Camera]:
     return [Camera(str(n), K, d, R, tt, tuple(s)) for n, K, d, R, tt, s in zip(t["names"], t["K"], t["dist"], t["R"], t["t"], t["size"])]
 
 
-def score_ours(video: Path, cam: Camera, world: np.ndarray, fps: float, lifter: str, true_focal: bool, stop: int | None) -> dict:
-    """One view as a monocular clip through the capture path, against the truth in that camera."""
+def score_ours(video: Path, cam: Camera, truth_world: np.ndarray, fps: float, lifter: str, true_focal: bool,
+               stop: int | None) -> dict:
+    """One view as a monocular clip through the capture path, against the truth (canonical joints, world) in
+    that camera."""
     opts = CaptureOptions(lifter=lifter, device="cpu", stop=stop, focal_px=cam.focal if true_focal else None)
     r = capture(video, opts)
-    truth_world, _ = TO_OURS.apply(world, np.ones(world.shape[:2]))
     truth = cam.to_camera(truth_world)
     n = min(len(truth), len(r.camera))
     rel = (truth[:n, :17] - truth[:n, :1]).astype(np.float64)
@@ -120,13 +120,8 @@ def score_ours(video: Path, cam: Camera, world: np.ndarray, fps: float, lifter: 
             } | S.grounding(out_world, truth_world[:n], fps) | S.common_metrics(r.camera[:n, S.OURS], truth[:n, S.OURS])
 
 
-def score_mediapipe(video: Path, cam: Camera, world: np.ndarray, out: Path) -> dict:
-    landmarks = out / f"{cam.name}_mediapipe.npz"
-    if not landmarks.is_file():
-        subprocess.run([str(mediapipe_python()), str(Path(__file__).parents[1] / "synth" / "mediapipe_pose.py"), str(video),
-                        str(landmarks)], check=True, capture_output=True)
-    mp = np.load(landmarks)
-    truth_world, _ = TO_OURS.apply(world, np.ones(world.shape[:2]))
+def score_mediapipe(video: Path, cam: Camera, truth_world: np.ndarray, out: Path) -> dict:
+    mp = np.load(mediapipe_landmarks(video, out / f"{cam.name}_mediapipe.npz"))
     truth = cam.to_camera(truth_world)
     n = min(len(truth), len(mp["world"]))
     return {"clip": cam.name, "method": "mediapipe", "frames": n} | S.common_metrics(mp["world"][:n, S.MEDIAPIPE], truth[:n, S.OURS])
@@ -143,6 +138,7 @@ def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool =
           f"{float(truth['views_per_point']):.2f} views a point, bone-length CV {float(truth['bone_cv']) * 100:.2f} % "
           f"({float(truth['raw_bone_cv']) * 100:.2f} % before the low-pass), swapped frames per view "
           f"{dict(zip(truth['names'].tolist(), truth['swaps'].sum(1).tolist()))} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    truth_world, _ = TO_OURS.apply(truth["world"], np.ones(truth["world"].shape[:2]))
     rows = []
     for cam in cameras(truth):
         if views and cam.name not in views:
@@ -150,9 +146,9 @@ def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool =
         video = demo / "videos" / f"{cam.name}.mp4"
         for lifter in lifters:
             for true_focal in (False, True):
-                rows.append(score_ours(video, cam, truth["world"], float(truth["fps"]), lifter, true_focal, stop))
+                rows.append(score_ours(video, cam, truth_world, float(truth["fps"]), lifter, true_focal, stop))
         if mediapipe:
-            rows.append(score_mediapipe(video, cam, truth["world"], out))
+            rows.append(score_mediapipe(video, cam, truth_world, out))
         print(f"{cam.name} scored ({time.perf_counter() - t0:.0f} s)", flush=True)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
     return truth, rows

@@ -63,6 +63,14 @@ def mediapipe_python() -> Path:
     return python
 
 
+def mediapipe_landmarks(video: Path, landmarks: Path) -> Path:
+    """MediaPipe's own solution on ``video``, written to ``landmarks`` (npz) unless it is there already."""
+    if not landmarks.is_file():
+        subprocess.run([str(mediapipe_python()), str(Path(__file__).with_name("mediapipe_pose.py")), str(video), str(landmarks)],
+                       check=True, capture_output=True)
+    return landmarks
+
+
 def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float = 25.0, scale: float = 1.0) -> tuple[Path, Path]:
     """Render ``shot`` into ``out`` unless it is there already."""
     video, gt = out / f"{shot.name}.mp4", out / f"{shot.name}_gt.npz"
@@ -88,10 +96,7 @@ def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediap
         for lifter in lifters:
             rows.append(S.score(video, gt, lifter) | {"shot": asdict(shot)})
         if mediapipe:
-            landmarks = out / f"{shot.name}_mediapipe.npz"
-            if not landmarks.is_file():
-                subprocess.run([str(mediapipe_python()), str(Path(__file__).with_name("mediapipe_pose.py")), str(video), str(landmarks)],
-                               check=True, capture_output=True)
+            landmarks = mediapipe_landmarks(video, out / f"{shot.name}_mediapipe.npz")
             rows.append(S.score_mediapipe(landmarks, gt) | {"shot": asdict(shot)})
     results = out / "results.json"
     if results.is_file():  # keep earlier rows of other clips or methods; this run's rows replace their own

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...inference.contacts import FOOT_POINTS
 from ...inference.pipeline import CaptureOptions, capture
 from ..evaluate import pose_errors
 
@@ -23,7 +24,6 @@ from ..evaluate import pose_errors
 COMMON = ((11, 11), (14, 12), (12, 13), (15, 14), (13, 15), (16, 16), (4, 23), (1, 24), (5, 25), (2, 26), (6, 27), (3, 28))
 OURS, MEDIAPIPE = [a for a, _ in COMMON], [b for _, b in COMMON]
 FEET = (3, 6)  # ankles
-FOOT_POINTS = (3, 6, 17, 18, 19, 20)  # ankles, toes, heels (h36m17_ext)
 
 
 def _hip_centred(x: np.ndarray) -> np.ndarray:
