@@ -4,6 +4,8 @@ A :class:`Motion` holds joint positions (T x J x 3, float32, metres) relative to
 trajectory, per-joint confidences (T x J in [0, 1]), the frame rate, the skeleton and the coordinate
 frame the numbers are in. Positions may be NaN only where the confidence is 0 (a joint nobody saw).
 World positions are ``joints + root[:, None]`` (just ``joints`` when there is no root trajectory).
+A capture also records ``contacts`` (T x 2, left/right foot on the floor; the floor is Z = 0) so the
+retargeter holds the same feet still instead of guessing again; ``meta['camera']`` has the solved camera.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class Motion:
     intrinsics: np.ndarray | None = None
     image_size: tuple[int, int] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    contacts: np.ndarray | None = None  # (T, 2) bool: left / right foot in contact with the floor
 
     def __post_init__(self) -> None:
         self.joints = np.asarray(self.joints, np.float32)
@@ -60,6 +63,8 @@ class Motion:
             self.intrinsics = np.asarray(self.intrinsics, np.float32)
         if self.image_size is not None:
             self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+        if self.contacts is not None:
+            self.contacts = np.asarray(self.contacts, bool)
         self.validate()
 
     # -- checks -----------------------------------------------------------------------------
@@ -92,6 +97,8 @@ class Motion:
                 raise MotionError(f"root trajectory contains NaN/inf")
         if self.intrinsics is not None and (self.intrinsics.shape != (3, 3) or not np.isfinite(self.intrinsics).all()):
             raise MotionError(f"intrinsics must be a finite 3 x 3 matrix, got shape {self.intrinsics.shape}")
+        if self.contacts is not None and self.contacts.shape != (len(j), 2):
+            raise MotionError(f"contacts must be {len(j)} x 2 (left, right foot), got {self.contacts.shape}")
         if self.image_size is not None and min(self.image_size) <= 0:
             raise MotionError(f"image_size must be positive (width, height), got {self.image_size}")
 
@@ -118,7 +125,9 @@ class Motion:
     def slice(self, start: int, stop: int) -> "Motion":
         """Frames ``start:stop``."""
         root = None if self.root is None else self.root[start:stop]
-        return replace(self, joints=self.joints[start:stop], confidence=self.confidence[start:stop], root=root)
+        contacts = None if self.contacts is None else self.contacts[start:stop]
+        return replace(self, joints=self.joints[start:stop], confidence=self.confidence[start:stop], root=root,
+                       contacts=contacts)
 
     # -- files ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -140,6 +149,8 @@ class Motion:
             arrays["intrinsics"] = self.intrinsics
         if self.image_size is not None:
             arrays["image_size"] = np.array(self.image_size)
+        if self.contacts is not None:
+            arrays["contacts"] = self.contacts
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
         try:
@@ -189,6 +200,7 @@ class Motion:
                 joints=data["joints"], confidence=data["confidence"], fps=float(data["fps"]), skeleton=skeleton,
                 frame=str(data["frame"]), root=data.get("root"), intrinsics=data.get("intrinsics"),
                 image_size=None if image_size is None else tuple(image_size.tolist()), meta=meta,
+                contacts=data.get("contacts"),
             )
         except MotionError as e:
             raise MotionError(f"{path}: {e}") from None

@@ -47,6 +47,9 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
                                        description="Confidence below which a joint is filled")
     fix_swaps: bpy.props.BoolProperty(name="Fix Left/Right Swaps", default=True,
                                       description="Undo the detector's left/right label swaps by temporal consistency")
+    solve: bpy.props.BoolProperty(name="Ground the Motion", default=True,
+                                  description="Solve the whole clip at once: feet on the floor without sliding, one "
+                                              "skeleton, the camera's tilt and height (off: frame by frame, as before)")
     smooth: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR")
     fov: bpy.props.FloatProperty(name="Field of View", default=60.0, min=10.0, max=170.0,
                                  description="Field of view across the long side of the frame, of the camera that filmed the clip (degrees)")
@@ -55,7 +58,8 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
     preset: bpy.props.EnumProperty(name="Rig Preset", items=_preset_items)
     root_mode: bpy.props.EnumProperty(name="Root", items=ROOT_MODES, default="hips")
     fix_feet: bpy.props.BoolProperty(name="Remove Foot Sliding", default=True)
-    pin_feet: bpy.props.BoolProperty(name="Pin Feet (IK)", default=False)
+    pin_feet: bpy.props.BoolProperty(name="Pin Feet (IK)", default=True,
+                                     description="Feet in contact stay where they landed, by IK on the rig's own legs")
     load_reference: bpy.props.BoolProperty(name="Video as Reference", default=True,
                                            description="Load the clip as a movie clip for comparison")
     motion_file: bpy.props.StringProperty(name="Motion File", subtype="FILE_PATH", description="An npz or BVH file")

@@ -77,19 +77,29 @@ def floor_up(cam: np.ndarray, fps: float, up: np.ndarray, spread: float = 0.4, m
     return new if np.degrees(np.arccos(np.clip(new @ up, -1, 1))) <= max_change else up
 
 
-def camera_to_world(cam: np.ndarray, fps: float = 25.0) -> np.ndarray:
-    """Rotation (3, 3) from camera axes to a Z-up world: up from the torso, refined by the floor
-    (:func:`floor_up`); the camera looks along +Y, so a person facing the camera faces -Y."""
-    up = floor_up(cam, fps, torso_up(cam))
+def world_rotation(up: np.ndarray) -> np.ndarray:
+    """Rotation (3, 3) from camera axes to the Z-up world whose Z is ``up`` (a unit vector in camera axes);
+    the camera looks along +Y, so a person facing the camera faces -Y."""
+    up = np.asarray(up, float) / np.linalg.norm(up)
     fwd = np.array([0.0, 0.0, 1.0]) - up[2] * up  # the optical axis, levelled
     fwd /= np.linalg.norm(fwd)
     right = np.cross(fwd, up)
     return np.stack([right, fwd, up])  # rows: world X, Y, Z in camera coordinates
 
 
+def camera_to_world(cam: np.ndarray, fps: float = 25.0) -> np.ndarray:
+    """:func:`world_rotation` with up from the torso, refined by the floor (:func:`floor_up`)."""
+    return world_rotation(floor_up(cam, fps, torso_up(cam)))
+
+
 def pitch(rotation: np.ndarray) -> float:
     """The camera's pitch (degrees, negative looking down) for a :func:`camera_to_world` rotation."""
     return float(np.degrees(np.arcsin(np.clip(rotation[2] @ [0.0, 0.0, 1.0], -1, 1))))
+
+
+def roll(rotation: np.ndarray) -> float:
+    """The camera's roll (degrees, positive: the picture turned clockwise) for a :func:`world_rotation`."""
+    return float(np.degrees(np.arcsin(np.clip(rotation[2] @ [1.0, 0.0, 0.0], -1, 1))))
 
 
 def floor_height(feet: np.ndarray, fps: float, max_speed: float = 0.3, quantile: float = 0.25) -> float:

@@ -54,7 +54,7 @@ def _capture(args: argparse.Namespace) -> int:
         return 1
     opts = CaptureOptions(lifter=args.lifter, device=args.device, complete=not args.no_complete, threshold=args.threshold,
                           smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
-                          fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones)
+                          fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones, solve=not args.no_solve)
     result = capture(args.video, opts, _Progress(args.quiet))
     m = result.motion
     written = [m.save(out, overwrite=args.force)]
@@ -75,6 +75,8 @@ def _capture(args: argparse.Namespace) -> int:
           f"lifting ({meta['lifter']}) {meta['lift_ms_per_frame']} ms/frame; frames without a person: "
           f"{meta['frames_without_person']}" + (f", unseen stretches {meta['unseen_stretches']}" if meta["unseen_stretches"] else "")
           + f"; camera pitch {meta['camera_pitch_deg']:+.0f} deg"
+          + (f", {meta['camera']['height_m']:.2f} m above the floor; feet in contact on {meta['contact_frames']['left']} (left) / "
+             f"{meta['contact_frames']['right']} (right) frames, solve {meta['solve_ms_per_frame']} ms/frame" if meta.get("solved") else "")
           + "".join(f"; {g} left/right swaps undone on {n} frames" for g, n in meta.get("swapped_frames", {}).items() if n))
     if meta["joints_never_seen"]:
         print(f"never seen, guessed by the lifter throughout: {', '.join(meta['joints_never_seen'])} "
@@ -99,8 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
     cap.add_argument("--keep-swaps", action="store_true",
                      help="keep the detector's left/right labels as they are (by default swaps are undone over the clip)")
+    cap.add_argument("--no-solve", action="store_true",
+                     help="skip the clip-level solve (feet on the floor without sliding, one skeleton, camera tilt and "
+                          "height from the whole clip): each frame placed on its own, smoothed, planted feet pinned")
     cap.add_argument("--per-frame-bones", action="store_true",
-                     help="let bone lengths vary from frame to frame as lifted (by default one skeleton for the clip)")
+                     help="with --no-solve, let bone lengths vary from frame to frame as lifted (by default, and always "
+                          "with the solve, one skeleton for the clip)")
     cap.add_argument("--threshold", type=float, default=0.3, help="confidence below which joints are filled")
     cap.add_argument("--smooth", type=float, default=0.5, help="smoothing strength 0..1")
     cap.add_argument("--fov", type=float, default=60.0, help="field of view across the long side of the frame, degrees")

@@ -1,11 +1,21 @@
 """Foot contacts of a captured motion, and feet that stay where they are planted.
 
-A foot is planted where its lowest point is near the floor and it barely moves along the ground. Pinning
-moves the whole body along the ground, frame by frame, against the planted feet's own sliding (as WHAM
-corrects its root), so a standing foot stays put and the body travels by what the pose does."""
+Contacts come from evidence: :class:`ContactModel`, a small temporal network trained on mocap with true
+contacts (``python -m video_mocap.models contacts``), reads the lifted 3D, the 2D keypoints and their
+speeds (:func:`contact_features`) and gives each foot's contact probability per frame. The clip-level
+solve (:mod:`.solve`) holds contact feet still on the floor. For a motion without them (a BVH, an old
+file), :func:`planted_feet` finds planted feet from the output itself: its lowest point near the floor and
+barely moving along the ground. :func:`pin_planted` moves the whole body along the ground against planted
+feet's sliding (as WHAM corrects its root)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from . import runtime
+from .camera import floor_height
+from .normalize import normalize_keypoints, person_scale
 
 
 #: Each foot's points in the h36m17_ext skeleton: ankle, toe, heel.
@@ -38,3 +48,58 @@ def pin_planted(world: np.ndarray, planted: np.ndarray) -> np.ndarray:
     out = world.copy()
     out[..., :2] += offset[:, None]
     return out
+
+
+#: Ankles (h36m17) in :data:`FOOT` order: the joints the contact model and the solve hold still.
+ANKLES = (6, 3)
+#: A foot is in contact at or above this probability.
+CONTACT = 0.5
+
+
+def contact_features(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, fps: float) -> np.ndarray:
+    """Per-frame inputs of the contact model (T, 187): the normalised 2D (17 x 3), the lifted pelvis-relative
+    3D in camera axes (17 x 3, m), the 2D speed of every joint in person heights per second (17 x 2) and the
+    3D speed relative to the pelvis (17 x 3, m/s). Unseen joints (confidence 0) give zeros."""
+    rel = np.nan_to_num(np.asarray(rel, np.float32)[..., :17, :])
+    pixels, conf = np.asarray(pixels, np.float32)[..., :17, :], np.asarray(conf, np.float32)[..., :17]
+    kp = normalize_keypoints(pixels[..., None, :, :], conf[..., None, :])[..., 0, :, :]
+    scale = person_scale(pixels, conf)
+    fill = np.nanmedian(scale, axis=-1, keepdims=True) if np.isfinite(scale).any() else np.ones_like(scale[..., :1])
+    scale = np.where(np.isfinite(scale) & (scale > 1), scale, np.nan_to_num(fill, nan=1.0))
+    seen = conf > 0
+    if rel.shape[-3] > 1:
+        v2 = np.gradient(pixels, axis=-3) * fps / scale[..., None, None]
+        v2 = np.where((seen & np.roll(seen, 1, -2) & np.roll(seen, -1, -2))[..., None], v2, 0.0)
+        v3 = np.gradient(rel, axis=-3) * fps
+    else:
+        v2, v3 = np.zeros_like(pixels), np.zeros_like(rel)
+    parts = [kp, rel, np.clip(v2, -10, 10), np.clip(v3, -10, 10)]
+    return np.concatenate([p.reshape(p.shape[:-2] + (-1,)) for p in parts], -1).astype(np.float32)
+
+
+class ContactModel:
+    """The shipped contact network on onnxruntime: :meth:`predict` gives (T, 2) contact probabilities, left
+    and right foot, for a whole clip at once (the network is convolutional over time)."""
+
+    def __init__(self, path: str | Path, device: str = "auto"):
+        self.session = runtime.session(path, device)
+
+    def predict(self, rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, fps: float) -> np.ndarray:
+        """(T, 2) from the lifted 3D (T, 17, 3), the 2D (T, 17, 2), confidences (T, 17) and the frame rate."""
+        return self.predict_features(contact_features(rel, pixels, conf, fps))
+
+    def predict_features(self, features: np.ndarray) -> np.ndarray:
+        """(T, 2) from :func:`contact_features` (T, F)."""
+        return self.session.run(["contact"], {"features": features[None].astype(np.float32)})[0][0]
+
+
+def contact_floor(world: np.ndarray, contact: np.ndarray | None, fps: float) -> float:
+    """Height of the floor (world Z) under ``world`` (T, J, 3, h36m17_ext): the lower quartile of the lowest point of the
+    feet in contact (``contact`` (T, 2)); without enough contact frames, :func:`.camera.floor_height`."""
+    lows = [] if contact is None else [np.nanmin(world[contact[:, k]][:, list(points), 2], axis=1)
+                                       for k, points in enumerate(FOOT.values()) if contact[:, k].any()]
+    lows = np.concatenate(lows) if lows else np.zeros(0)
+    lows = lows[np.isfinite(lows)]
+    if len(lows) >= 3:
+        return float(np.quantile(lows, 0.25))
+    return floor_height(world[:, list(FOOT_POINTS)], fps)

@@ -1,11 +1,15 @@
 """Capture: a video file in, a :class:`Motion` out. The Python API behind the CLI and the add-on.
 
 Stages: track (BlazePose, streamed frame by frame), undo the detector's left/right swaps over the clip
-(:mod:`.swaps`), map the 33 landmarks to the canonical joints, fill short gaps, lift to 3D (single-frame; MPM over windows; or context-aware, which reads the landmark model's
-feature maps frame by frame inside the tracking loop, so they are never all held at once; low-confidence
-joints are masked and the lifters fill them), place the body in metres with the camera model (depth from 3D vs 2D size, x/y from the pelvis
-pixel), turn the camera frame into a Z-up world (torso-up estimate, floor under the planted feet)
-and smooth. ``progress(stage, done, total, fps)`` is called as it goes; ``cancel()`` returning True
+(:mod:`.swaps`), map the 33 landmarks to the canonical joints, fill short gaps, lift to 3D (single-frame;
+MPM over windows; or context-aware, which reads the landmark model's feature maps frame by frame inside the
+tracking loop, so they are never all held at once; low-confidence joints are masked and the lifters fill
+them), one skeleton for the clip (:mod:`.bones`), a first placement in metres (:mod:`.camera`: depth from
+3D vs 2D size, up from the torso and floor), foot contacts (:mod:`.contacts`), then the clip-level solve
+(:mod:`.solve`: joints, floor and camera tilt against the 2D, the lifter, the bones and the contacts) and
+the Z-up world with the floor at Z = 0 under the contact feet. Without the solve (``solve=False``) the
+first placement is smoothed and planted feet pinned instead.
+``progress(stage, done, total, fps)`` is called as it goes; ``cancel()`` returning True
 stops it with :class:`Cancelled`.
 """
 from __future__ import annotations
@@ -21,11 +25,12 @@ from ..motion import Motion
 from ..skeleton import load_map, load_skeleton
 from . import filters
 from .bones import clip_bone_lengths, with_bone_lengths
-from .camera import camera_to_world, floor_height, focal_length, pitch, place_in_camera
+from .camera import camera_to_world, floor_height, focal_length, pitch, place_in_camera, roll, world_rotation
+from .contacts import ANKLES, FOOT_POINTS, ContactModel, contact_floor, pin_planted, planted_feet
 from .detector import BlazePose, Tracker
-from .contacts import FOOT_POINTS, pin_planted, planted_feet
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
+from .solve import SolveOptions, solve
 from .swaps import find_swaps, unswap
 from .video import VideoError, frames, open_video
 from .weights import weight_path
@@ -59,8 +64,9 @@ class CaptureOptions:
     stop: int | None = None
     max_gap: float = 0.5  # seconds: shorter tracking gaps are interpolated, longer ones marked unseen
     fix_swaps: bool = True  # undo the detector's left/right swaps by temporal consistency
-    constant_bones: bool = True  # one set of bone lengths for the whole clip (left = right)
-    pin_feet: bool = True  # planted feet do not slide: the body moves along the ground against their sliding
+    constant_bones: bool = True  # one set of bone lengths for the whole clip (left = right); the solve always keeps one
+    pin_feet: bool = True  # without the solve: planted feet do not slide (the body moves against their sliding)
+    solve: bool = True  # the clip-level solve: 2D, lifter, bones, contacts, floor and camera together
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -95,6 +101,12 @@ def never_seen(conf: np.ndarray, seen: np.ndarray, names, threshold: float, frac
         return []
     ok = (conf[seen] >= threshold).mean(0)
     return [names[j] for j in np.flatnonzero(ok < fraction)]
+
+
+def _solve_options(opts: CaptureOptions) -> SolveOptions:
+    """The solve's settings from the capture's: the smoothing strength (0..1) sets how much joint
+    acceleration the solve allows (60 m/s^2 for one sigma at 0, 15 at 0.5, 4 at 1)."""
+    return SolveOptions(accel=60.0 * 0.0625 ** float(np.clip(opts.smooth, 0, 1)))
 
 
 def _masked(conf: np.ndarray, opts: CaptureOptions) -> np.ndarray:
@@ -198,20 +210,43 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     centre = np.array([info.width / 2, info.height / 2])
     root = place_in_camera(rel, pixels, conf, f, centre)
     cam = np.concatenate([rel, np.zeros((len(rel), 6, 3), np.float32)], 1) + root[:, None]
+    rotation = camera_to_world(cam, info.fps)  # a first "up": torso, refined by the floor
+    contact, solved, solve_ms = None, None, 0.0
+    feet_seen = bool((lift_conf[:, list(ANKLES)] > 0).mean() >= 0.2)
+    if opts.solve:  # the clip-level solve: joints, floor and camera tilt together (see .solve)
+        progress("solving", 0, 1, 0.0)
+        t2 = time.perf_counter()
+        if feet_seen and len(rel) >= 5:
+            contact = ContactModel(weight_path("contacts"), opts.device).predict(rel, pixels[:, :17], lift_conf, info.fps)
+        solved = solve(rel, root, lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body), body,
+                       pixels[:, :17], lift_conf, f, centre, info.fps, contact, rotation[2], _solve_options(opts))
+        cam[:, :17] = solved.joints
+        root = solved.joints[:, 0].astype(np.float64)
+        rotation = world_rotation(np.median(solved.up, axis=0))
+        solve_ms = (time.perf_counter() - t2) * 1000 / len(rel)
     # Feet and hand points: the 2D keypoint at the depth of its parent joint.
     names = mapping.target.names
     for extra, parent in EXTRAS.items():
         k, p = names.index(extra), names.index(parent)
         z = cam[:, p, 2:3]
         cam[:, k] = np.concatenate([(pixels[:, k] - centre) * z / f, z], 1)
-    # Camera -> Z-up world, floor under the planted feet.
-    rotation = camera_to_world(cam, info.fps)
+    # Camera -> Z-up world; the floor under the contact (or planted) feet.
     world = cam @ rotation.T
-    world[..., 2] -= floor_height(world[:, list(FOOT_POINTS)], info.fps)
-    if opts.smooth > 0:
-        world = filters.smooth(world.reshape(len(world), -1), info.fps, opts.smooth_method, opts.smooth).reshape(world.shape)
-    if opts.pin_feet:
-        world = pin_planted(world, planted_feet(world, info.fps))
+    feet = world[:, list(FOOT_POINTS)]
+    if solved is not None:
+        extras = [names.index(e) for e in EXTRAS]
+        if opts.smooth > 0:  # the solve smoothed the body; the extra points follow their 2D
+            world[:, extras] = filters.smooth(world[:, extras].reshape(len(world), -1), info.fps, opts.smooth_method,
+                                              opts.smooth).reshape(len(world), len(extras), 3)
+        floor = contact_floor(world, solved.contact, info.fps)
+    else:
+        floor = floor_height(feet, info.fps)
+    world[..., 2] -= floor
+    if solved is None:
+        if opts.smooth > 0:
+            world = filters.smooth(world.reshape(len(world), -1), info.fps, opts.smooth_method, opts.smooth).reshape(world.shape)
+        if opts.pin_feet:
+            world = pin_planted(world, planted_feet(world, info.fps))
     conf_out = conf.copy()
     conf_out[:, :17] = np.where(conf[:, :17] > 0, np.maximum(conf[:, :17], 0.05), 0.0)
     for a, b in long_gaps:
@@ -223,6 +258,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     if len(times) > 1 and np.abs(times - grid).max() > 0.5 / info.fps:
         world = np.stack([np.interp(grid, times, world[:, j, d]) for j in range(23) for d in range(3)], 1).reshape(-1, 23, 3)
         root_w = world[:, 0].copy()
+        if solved is not None:
+            solved.contact = solved.contact[np.clip(np.searchsorted(times, grid), 0, len(times) - 1)]
     if lengths is not None:  # smoothing and resampling bend lengths a little: the clip's skeleton again, extras carried along
         rebuilt = with_bone_lengths(world[:, :17], lengths, body)
         moved, world[:, :17] = rebuilt - world[:, :17], rebuilt
@@ -236,8 +273,18 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             "swapped_frames": {g: int(f.sum()) for g, f in swapped.items()} if swapped else {},
             "bone_lengths_m": {n: round(float(v), 4) for n, v in zip(body.names, lengths)} if lengths is not None else {},
             "unseen_stretches": [[a, b] for a, b in long_gaps],
-            "joints_never_seen": never_seen(conf[:, :17], seen, mapping.target.names, opts.threshold)}
+            "joints_never_seen": never_seen(conf[:, :17], seen, mapping.target.names, opts.threshold),
+            "camera": {"pitch_deg": round(pitch(rotation), 2), "roll_deg": round(roll(rotation), 2),
+                       "up": [round(float(v), 5) for v in rotation[2]],  # world Z in camera axes (x right, y down, z forward)
+                       "height_m": round(-floor, 3), "focal_px": round(float(f), 1)},
+            "solved": solved is not None, "solve_ms_per_frame": round(solve_ms, 2)}
+    if solved is not None:
+        meta["contact_frames"] = {"left": int(solved.contact[:, 0].sum()), "right": int(solved.contact[:, 1].sum())}
+        if contact is None:
+            meta["contacts_note"] = ("the feet were not seen in enough frames: solved without foot contacts" if not feet_seen
+                                     else "the clip is too short for foot contacts: solved without them")
     progress("done", 1, 1, track_fps)
     motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=mapping.target, frame="blender",
-                    root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta)
+                    root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta,
+                    contacts=None if solved is None else solved.contact)
     return Capture(motion, pixels, opts.start, (world - root_w[:, None]) @ rotation, root, swapped)

@@ -83,7 +83,7 @@ def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite
     world = m.positions()
     seen = m.confidence > 0
     centre = _follow(world[:, 0, :2], int(m.fps))
-    planted = planted_feet(world, m.fps)
+    planted = m.contacts if m.contacts is not None else planted_feet(world, m.fps)  # the solve's contacts
     views = [(name, _view(az, el)) for name, az, el in VIEWS]
     tmp = out.with_name(out.stem + ".part" + out.suffix)
     writer = None

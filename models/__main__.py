@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--workers", type=int, default=0, help="processes making training batches (0: none; use several on a GPU)")
     tr.add_argument("--stage1", type=float, default=0.3, help="MPM: fraction of the steps spent on masked pose pre-training")
     tr.add_argument("--batch", type=int, default=1024, help="frames per batch")
+    tr.add_argument("--tumble", type=float, default=0.0,
+                    help="fraction of training windows turned to any orientation: lying, leaning, upside down (default 0)")
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--tiers", type=_tiers, default=DEFAULT_TIERS, help=TIERS_HELP)
     tr.add_argument("--seed", type=int, default=0)
@@ -90,9 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     sc.add_argument("--benchmark", help="results.json of the rendered benchmark, for the card")
     sc.add_argument("--ablation", default="", help="markdown file with the evaluate-context table, for the card")
     sc.add_argument("--note", default="", help="a paragraph for the card (how the data was made, ...)")
+    co = sub.add_parser("contacts", help="train the foot-contact network, measure it on the held-out subjects and ship it")
+    co.add_argument("--data", default=DEFAULT_DATA, help=DATA_HELP)
+    co.add_argument("--out", default="models/runs")
+    co.add_argument("--minutes", type=float, default=6.0, help="training time (the best on the val subjects is kept)")
+    co.add_argument("--windows", type=int, default=6000, help="training windows of 64 frames")
+    co.add_argument("--seed", type=int, default=0)
+    co.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    co.add_argument("--no-ship", action="store_true", help="train only: leave models/weights as it is")
     sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     args = p.parse_args(argv)
-    if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship"):
+    if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship", "contacts"):
         require_data(args.data)
 
     if args.command == "train":
@@ -101,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         _threads(args.threads)
         cfg = Config(model=args.model, data=args.data, steps=args.steps, epoch_steps=args.epoch_steps,
                      batch=args.batch, lr=args.lr, tiers=args.tiers, seed=args.seed, minutes=args.minutes,
-                     stage1=args.stage1, workers=args.workers)
+                     stage1=args.stage1, workers=args.workers, tumble=args.tumble)
         print(train(cfg, args.out))
     elif args.command == "export":
         from .export import export
@@ -128,6 +138,15 @@ def main(argv: list[str] | None = None) -> int:
 
         ablation = Path(args.ablation).read_text() if args.ablation else ""
         print(ship_context(args.checkpoint, args.train_command, args.benchmark, ablation, args.note))
+    elif args.command == "contacts":
+        from ..inference.weights import weight_path
+        from . import contacts
+
+        _threads(args.threads)
+        ckpt = contacts.train(args.data, weight_path("single"), args.out, args.minutes, args.windows, seed=args.seed)
+        if not args.no_ship:
+            command = " ".join(["python -m video_mocap.models contacts"] + (argv if argv is not None else sys.argv[1:])[1:])
+            print(contacts.ship(ckpt, args.data, weight_path("single"), command))
     elif args.command == "convert-detector":
         from .card import ship_detector
 

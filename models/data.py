@@ -117,6 +117,21 @@ def random_bone_factors(b: int, rng: np.random.Generator, spread: float = 0.08) 
     return (glob * per).astype(np.float32)
 
 
+def tumble(joints: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """Windows (B, T, J, 3) turned, with probability ``p`` each, about a random horizontal axis through their
+    mean pelvis by a random angle (-180..180 deg): bodies lying, leaning, upside down, cartwheeling, seen
+    from any side. The cameras are placed after this, so the camera never follows the turn."""
+    out = joints.copy()
+    for i in np.flatnonzero(rng.random(len(joints)) < p):
+        az, angle = rng.uniform(0, 2 * np.pi), rng.uniform(-np.pi, np.pi)
+        k = np.array([np.cos(az), 0.0, np.sin(az)])
+        K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+        R = np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
+        centre = joints[i, :, 0].mean(0)
+        out[i] = (joints[i] - centre) @ R.T.astype(np.float32) + centre
+    return out
+
+
 def mirror(joints: np.ndarray) -> np.ndarray:
     """Left/right mirror image of Y-up poses (..., J, 3): negate x and swap sides."""
     out = joints[..., SKELETON.mirror_permutation, :].copy()
@@ -252,27 +267,29 @@ class WindowSampler:
     (source frames per output frame; 50 fps mocap at 0.8-2.1 covers 24-60 fps video).
     """
 
-    def __init__(self, clips: Clips, speed: tuple[float, float] = (0.8, 2.1), bones: bool = True, mirror: bool = True):
+    def __init__(self, clips: Clips, speed: tuple[float, float] = (0.8, 2.1), bones: bool = True, mirror: bool = True,
+                 tumble: float = 0.0):
         self.clips = clips
         self.lengths = np.array([len(j) for j in clips.joints])
-        self.speed, self.bones, self.mirror = speed, bones, mirror
+        self.speed, self.bones, self.mirror, self.tumble = speed, bones, mirror, tumble
 
-    def windows(self, n: int, t: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, t, J, 3) world poses, time-resampled by a random speed."""
+    def windows(self, n: int, t: int, rng: np.random.Generator, steps: bool = False):
+        """(n, t, J, 3) world poses, time-resampled by a random speed; with ``steps`` also the (n,) source
+        frames per output frame (the window's frame rate is the data's over it)."""
         out = np.empty((n, t, J, 3), np.float32)
         clip = rng.choice(len(self.lengths), n, p=self.lengths / self.lengths.sum())
         step = rng.uniform(*self.speed, n) if t > 1 else np.ones(n)
         for i, (c, s) in enumerate(zip(clip, step)):
             joints = self.clips.joints[c]
             span = min((t - 1) * s, len(joints) - 1)
-            s = span / max(t - 1, 1)
+            s = step[i] = span / max(t - 1, 1)
             t0 = rng.uniform(0, len(joints) - 1 - span)
             pos = t0 + s * np.arange(t)
             lo = np.floor(pos).astype(int)
             hi = np.minimum(lo + 1, len(joints) - 1)
             w = (pos - lo)[:, None, None].astype(np.float32)
             out[i] = joints[lo] * (1 - w) + joints[hi] * w
-        return out
+        return (out, step) if steps else out
 
     def batch(self, n: int, t: int, rng: np.random.Generator, drop: float = 0.03) -> dict[str, np.ndarray]:
         """Inputs and targets: ``kp`` (n, t, J, 3) normalised 2D + confidence, ``pose3d`` (n, t, J, 3)
@@ -283,6 +300,8 @@ class WindowSampler:
             world[flip] = mirror(world[flip])
         if self.bones:
             world = scale_bones(world, random_bone_factors(n, rng)[:, None])
+        if self.tumble:
+            world = tumble(world, rng, self.tumble)
         cams = random_cameras(world[:, t // 2, 0], rng)
         cam = to_camera(world, cams)
         pixels, conf = detector_noise(project(to_camera(detector_offsets(world, rng), cams), cams), rng, drop)

@@ -7,6 +7,8 @@ pelvis-relative 3D poses in camera axes, metres (the pelvis is pinned to 0).
 - :class:`ContextLifter`: Context-Aware PoseFormer on one frame: the single lifter refined by the 2D
   detector's feature maps, sampled at each joint and at learned offsets around it (deformable sampling).
 - :class:`MLPBaseline` (Martinez et al.) and :class:`TCNBaseline` (VideoPose3D, 27 frames): yardsticks.
+- :class:`ContactNet`: foot contacts per frame from a clip's lifted 3D and 2D (not a lifter; see
+  :func:`video_mocap.inference.contacts.contact_features` for its inputs).
 """
 from __future__ import annotations
 
@@ -123,6 +125,25 @@ class MPM(nn.Module):
         out3d = self.dec3d(f).view(b, t, J, 3)
         out2d = self.dec2d(f).view(b, t, J, 2)
         return _pin_pelvis(out3d), out2d
+
+
+class ContactNet(nn.Module):
+    """(B, T, F) per-frame features -> (B, T, 2) left/right foot contact logits: dilated residual temporal
+    convolutions, any T (zero padding at the ends), a receptive field of 35 frames."""
+
+    def __init__(self, features: int = 187, width: int = 128, dilations: tuple[int, ...] = (1, 2, 4, 8), dropout: float = 0.1):
+        super().__init__()
+        self.inp = nn.Conv1d(features, width, 5, padding=2)
+        self.blocks = nn.ModuleList(nn.Sequential(
+            nn.GELU(), nn.Conv1d(width, width, 3, padding=d, dilation=d), nn.GELU(), nn.Dropout(dropout),
+            nn.Conv1d(width, width, 1)) for d in dilations)
+        self.out = nn.Conv1d(width, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x.transpose(1, 2))
+        for block in self.blocks:
+            h = h + block(h)
+        return self.out(F.gelu(h)).transpose(1, 2)
 
 
 def sample_map(fmap: torch.Tensor, points: torch.Tensor) -> torch.Tensor:

@@ -213,7 +213,7 @@ def prepare(motion: Motion) -> tuple[np.ndarray, np.ndarray, bool]:
     elif m.skeleton.name != "h36m17_ext":
         raise ValueError(f"retargeting needs an h36m17 or h36m17_ext motion, not {m.skeleton.name}")
     has_root = m.root is not None
-    if has_root:  # the floor: where the lowest foot points usually are
+    if has_root and m.contacts is None:  # a grounded capture has its floor at 0; else where the lowest foot points usually are
         lowest = np.nanmin(pos[:, [3, 6, 17, 18, 19, 20], 2], axis=1)
         pos = pos - [0, 0, np.nanpercentile(lowest, 5)]
     return pos, conf, has_root
@@ -221,7 +221,7 @@ def prepare(motion: Motion) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def retarget_motion(motion: Motion, obj: bpy.types.Object, name: str | None = None, preset: str = "auto",
                     mapping_file: str | None = None, root_mode: str = "hips", fix_feet: bool = True,
-                    pin_feet: bool = False, smooth: float = 0.0, frame_start: float = 1.0, nla: bool = False) -> Report:
+                    pin_feet: bool = True, smooth: float = 0.0, frame_start: float = 1.0, nla: bool = False) -> Report:
     """Retarget one motion onto one armature as a new action; returns a :class:`Report`."""
     t0 = time.perf_counter()
     clip = name or Path(str(motion.meta.get("source", "motion"))).stem
@@ -230,14 +230,15 @@ def retarget_motion(motion: Motion, obj: bpy.types.Object, name: str | None = No
     mapping, _ = mapping_for(rig, preset, mapping_file)
     pos, conf, has_root = prepare(motion)
     if has_root:
-        contact = feet.contacts(pos, motion.fps)
+        contact = motion.contacts if motion.contacts is not None else feet.contacts(pos, motion.fps)  # the capture's own
         report.skating_before = feet.skating(pos, contact, motion.fps)
         if fix_feet:
             pos = feet.remove_drift(pos, contact)
         if pin_feet:
             pos = feet.pin_feet(pos, contact)
         report.skating_after = feet.skating(pos, contact, motion.fps)
-    track = solve(pos, conf, motion.fps, rig, mapping, root_mode=root_mode, has_root=has_root)
+    track = solve(pos, conf, motion.fps, rig, mapping, root_mode=root_mode, has_root=has_root,
+                  plant=contact if has_root and pin_feet else None)  # IK on the rig's own legs
     if smooth > 0:
         track = track.smoothed(smooth)
     action = write_action(obj, track, clip, frame_start, nla)

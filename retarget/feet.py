@@ -73,7 +73,7 @@ def remove_drift(joints: np.ndarray, contact: np.ndarray) -> np.ndarray:
     return out
 
 
-def _two_bone(hip, knee, ankle, target):
+def two_bone(hip, knee, ankle, target):
     """Move ``ankle`` to ``target`` keeping thigh and shin lengths and the knee's bend plane."""
     a = np.linalg.norm(knee - hip, axis=-1)
     b = np.linalg.norm(ankle - knee, axis=-1)
@@ -90,24 +90,36 @@ def _two_bone(hip, knee, ankle, target):
     return new_knee, new_ankle
 
 
+def pin_weights(contact: np.ndarray, positions: np.ndarray, blend: int = 3, dims: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """For one foot's contact flags (T,) and a point on it (T, 3): the pinning weight (T,), 1 on every contact
+    frame and easing out over ``blend`` frames on either side, and the point's slide away from where its
+    contact began (T, 3; along the first ``dims`` axes: 2 horizontally, 3 in height too)."""
+    t = len(contact)
+    weight, slide = np.zeros(t), np.zeros((t, 3))
+    for a, b in _runs(contact):
+        lo, hi = max(0, a - blend), min(t, b + blend)
+        ease = np.ones(hi - lo)
+        ease[: a - lo] = np.arange(1, a - lo + 1) / (blend + 1)
+        if hi > b:
+            ease[b - lo :] = np.arange(hi - b, 0, -1) / (blend + 1)
+        take = ease > weight[lo:hi]
+        weight[lo:hi] = np.where(take, ease, weight[lo:hi])
+        slide[lo:hi, :dims] = np.where(take[:, None], positions[lo:hi, :dims] - positions[a, :dims], slide[lo:hi, :dims])
+    return weight, slide
+
+
 def pin_feet(joints: np.ndarray, contact: np.ndarray, blend: int = 3) -> np.ndarray:
     """Two-bone IK: during each contact the foot stays where the contact began (horizontally; its
     height and roll are kept); ``blend`` frames ease in and out so nothing pops."""
     out = joints.copy()
     for k, side in enumerate("lr"):
         hip, knee, ankle, toe, heel = (SK.index(n) for n in FEET[side])
-        centre = _foot_points(joints, side).mean(axis=1)
-        weight = np.zeros(len(joints))
-        slide = np.zeros((len(joints), 3))
-        for a, b in _runs(contact[:, k]):
-            slide[a:b, :2] = centre[a:b, :2] - centre[a, :2]
-            ramp = np.minimum(np.arange(b - a) + 1, np.arange(b - a)[::-1] + 1) / blend
-            weight[a:b] = np.minimum(ramp, 1.0)
+        weight, slide = pin_weights(contact[:, k], _foot_points(joints, side).mean(axis=1), blend)
         on = weight > 0
         if not on.any():
             continue
         goal = joints[on, ankle] - weight[on, None] * slide[on]
-        new_knee, new_ankle = _two_bone(out[on, hip], out[on, knee], out[on, ankle], goal)
+        new_knee, new_ankle = two_bone(out[on, hip], out[on, knee], out[on, ankle], goal)
         moved = new_ankle - out[on, ankle]
         out[on, knee] = new_knee
         out[on, ankle] = new_ankle

@@ -144,11 +144,12 @@ def _role_rotation(joints, conf, rest, fwd_rest, r, aim_rest=None, aim=None):
 
 
 def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: Mapping,
-          root_mode: str = "hips", has_root: bool = True) -> Track:
+          root_mode: str = "hips", has_root: bool = True, plant: np.ndarray | None = None) -> Track:
     """Retarget canonical joints (T, 23, 3; Blender frame, metres, floor at z = 0) onto ``rig``.
 
     ``root_mode``: 'hips' (all translation on the hips bone), 'root' (ground-plane motion on the root
-    bone, height on the hips), 'in_place' (height only), 'none' (no translation).
+    bone, height on the hips), 'in_place' (height only), 'none' (no translation). ``plant`` (T, 2): left/right
+    feet held where their contact began, by two-bone IK on the rig's own thigh and shin (:func:`_plant_feet`).
     """
     if root_mode not in ROOT_MODES:
         raise ValueError(f"unknown root mode {root_mode!r}; choose one of {', '.join(ROOT_MODES)}")
@@ -181,7 +182,9 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
             g[:, i] = slerp_matrix(role_g["hips"], role_g["chest"], (chain[i] + 1) / (len(mapping.spine) + 1))
         else:
             g[:, i] = parent_g
-    locations, scale = _root(joints, rig, mapping, rest, g, root_mode if has_root else "none")
+    locations, scale, shift = _root(joints, rig, mapping, rest, g, root_mode if has_root else "none")
+    if plant is not None and shift is not None:
+        _plant_feet(g, head + shift[:, None], rig, mapping, plant)
     animated = sorted({*mapping.bones.values(), *mapping.spine, *mapping.twist, *locations})
     # Only driven bones get local rotations; every other bone follows its parent (identity).
     local = np.empty((t, b, 3, 3))
@@ -222,18 +225,52 @@ def _share_twist(local: np.ndarray, rig: Rig, mapping: Mapping) -> None:
         local[:, i] = local[:, i] @ axis_angle(np.broadcast_to([0.0, 1.0, 0.0], (len(m), 3)), share * angle)
 
 
-def _root(joints, rig, mapping, rest, g, mode) -> tuple[dict[int, np.ndarray], float]:
+def leg_scale(joints: np.ndarray, rest: np.ndarray) -> float:
+    """The rig's size over the motion's: rest leg length (thigh + shin) over the motion's median one."""
     ix = SKELETON.index
     legs = lambda p: np.nanmedian(  # noqa: E731
         np.linalg.norm(p[..., ix("l_knee"), :] - p[..., ix("l_hip"), :], axis=-1)
         + np.linalg.norm(p[..., ix("l_ankle"), :] - p[..., ix("l_knee"), :], axis=-1))
-    scale = float(legs(rest[None]) / legs(joints)) if np.isfinite(legs(joints)) else 1.0
+    return float(legs(rest[None]) / legs(joints)) if np.isfinite(legs(joints)) else 1.0
+
+
+def _plant_feet(g: np.ndarray, head: np.ndarray, rig: Rig, mapping: Mapping, plant: np.ndarray, blend: int = 3) -> None:
+    """Turn the thighs and shins of ``g`` (T, B, 3, 3, global rotations; in place) so that each planted foot's
+    ankle stays where its contact began; ``head`` (T, B, 3) the posed bone heads in the world.
+    On the rig's own bones, so it holds whatever the rig's proportions."""
+    from .feet import pin_weights, two_bone
+
+    for k, side in enumerate("LR"):
+        thigh, shin = mapping.bones.get(f"thigh.{side}"), mapping.bones.get(f"shin.{side}")
+        if thigh is None or shin is None or not plant[:, k].any():
+            continue
+        hip, knee = head[:, thigh], head[:, shin]
+        ankle = knee + (g[:, shin] @ (rig.tails[shin] - rig.heads[shin])[:, None])[..., 0]
+        weight, slide = pin_weights(plant[:, k], ankle, blend, dims=3)
+        on = weight > 0
+        goal = ankle[on] - weight[on, None] * slide[on]
+        # Out of the leg's reach (the hips have moved on, the heel is rising): the ankle keeps its place on
+        # the ground and rises as far as the leg needs, rather than being dragged along.
+        reach = 0.999 * (np.linalg.norm(knee[on] - hip[on], axis=-1) + np.linalg.norm(ankle[on] - knee[on], axis=-1))
+        flat = np.linalg.norm(goal[:, :2] - hip[on, :2], axis=-1)
+        goal[:, 2] = np.maximum(goal[:, 2], hip[on, 2] - np.sqrt(np.maximum(reach**2 - flat**2, 0.0)))
+        new_knee, new_ankle = two_bone(hip[on], knee[on], ankle[on], goal)
+        g[on, thigh] = swing(knee[on] - hip[on], new_knee - hip[on]) @ g[on, thigh]
+        g[on, shin] = swing(ankle[on] - knee[on], new_ankle - new_knee) @ g[on, shin]
+
+
+def _root(joints, rig, mapping, rest, g, mode) -> tuple[dict[int, np.ndarray], float, np.ndarray | None]:
+    """Translation keys, the rig's size over the motion's, and the world shift of the posed rig (T, 3) where
+    the body travels (None in place)."""
+    ix = SKELETON.index
+    scale = leg_scale(joints, rest)
     hips = mapping.bones.get("hips")
     if mode == "none" or hips is None:
-        return {}, scale
+        return {}, scale, None
     pelvis = joints[:, ix("pelvis")] * scale
     target = pelvis + (g[:, hips] @ (rig.heads[hips] - rest[ix("pelvis")]))  # where the hips head goes
     out = {}
+    shift = target - rig.heads[hips] if mode in ("hips", "root") else None
     root = mapping.root if mapping.root is not None and mapping.root != hips else None
     if mode in ("in_place", "root"):
         ground = target[:, :2] - rig.heads[hips][:2]
@@ -243,4 +280,4 @@ def _root(joints, rig, mapping, rest, g, mode) -> tuple[dict[int, np.ndarray], f
     # The hips, or an unrotated ancestor that carries them (Rigify's torso), takes the translation.
     mover = mapping.translate if mapping.translate is not None else hips
     out[mover] = (rig.rest[mover].T @ (target - rig.heads[hips])[..., None])[..., 0]
-    return out, scale
+    return out, scale, shift

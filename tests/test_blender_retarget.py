@@ -65,7 +65,7 @@ def test_retarget_writes_a_new_action_and_keeps_the_old(scene, walk):
     old = bpy.data.actions.new("users_take")
     obj.animation_data_create()
     obj.animation_data.action = old
-    report = blender_io.retarget_motion(walk, obj)
+    report = blender_io.retarget_motion(walk, obj, pin_feet=False)  # directions as captured: no IK
     assert report.preset == "mixamo" and report.frames == 120 and not report.error
     action = obj.animation_data.action
     assert action.name == "walk" and action is not old
@@ -144,7 +144,7 @@ def test_rigify_generated_rig(scene, walk):
     bpy.ops.object.armature_human_metarig_add()
     bpy.ops.pose.rigify_generate()
     rig = bpy.context.object
-    report = blender_io.retarget_motion(walk, rig)
+    report = blender_io.retarget_motion(walk, rig, pin_feet=False)
     assert report.preset == "rigify" and not report.error, report
     action = rig.animation_data.action
     curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves] \
@@ -190,3 +190,33 @@ def test_complete_missing_leg(scene, walk):
     assert err_after < 0.5 * err_before, (err_before, err_after)
     others = [SK.index(n) for n in ("r_knee", "r_ankle", "l_wrist", "r_wrist")]
     np.testing.assert_allclose(rebuilt[:, others], original[:, others], atol=1e-4)
+
+
+def test_planted_feet_stay_on_the_rig(scene, cmu_file):
+    """A walk with its contacts recorded as a capture records them (the ankle down and still; the toe-off,
+    when the ankle rises, is not a contact) onto Mixamo and the metarig: the rig's planted ankles slide
+    <= 2 cm/s along the ground (IK on the rig's own legs; out of the leg's reach they rise rather than slide)
+    and no ankle goes under the floor."""
+    import addon_utils
+
+    from video_mocap.models.contacts import true_contacts
+
+    walk = cmu_walk(cmu_file, 140)
+    walk.contacts = true_contacts(walk.positions()[None], np.array([walk.fps]))[0]  # Y-up mocap
+    assert walk.contacts.any(0).all() and not walk.contacts.all(0).any(), "both feet step"
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    rigs = [_mixamo(scene), bpy.context.object]
+    bpy.context.scene.render.fps = 50
+    for obj in rigs:
+        report = blender_io.retarget_motion(walk, obj)
+        rig = blender_io.read_rig(obj)
+        mapping, _ = blender_io.mapping_for(rig)
+        got = blender_io.sample_joints(obj, rig, mapping, range(1, len(walk) + 1))
+        speeds = []
+        for k, ankle in enumerate((SK.index("l_ankle"), SK.index("r_ankle"))):
+            held = walk.contacts[1:, k] & walk.contacts[:-1, k]
+            speeds.append(np.linalg.norm(np.diff(got[:, ankle, :2], axis=0), axis=-1)[held] * walk.fps)
+        speed = np.concatenate(speeds).mean()
+        assert speed < 0.02, f"{report.preset}: planted ankles slide {speed * 100:.1f} cm/s on the rig"
+        assert np.nanmin(got[:, [SK.index("l_ankle"), SK.index("r_ankle")], 2]) > 0.0, "no ankle under the floor"

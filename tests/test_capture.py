@@ -85,6 +85,12 @@ def test_capture_end_to_end(clip, tmp_path):
     bones = sum(np.linalg.norm(pos[:, c] - pos[:, p], axis=1) for p, c in m.skeleton.bones[:16])
     assert 2.8 < np.median(bones) < 5.5, "a human-sized skeleton (16 bones add up to about 4 m)"
     assert m.root is not None and m.intrinsics[0, 0] > 0
+    # The clip-level solve: one skeleton, contacts recorded, the camera in the meta; the file keeps them.
+    assert m.meta["solved"] and m.contacts.shape == (30, 2)
+    cam = m.meta["camera"]
+    assert -60 < cam["pitch_deg"] < 30 and abs(cam["roll_deg"]) < 20 and 0.2 < cam["height_m"] < 4
+    back = Motion.load(m.save(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(back.contacts, m.contacts)
 
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample.mp4"
@@ -122,6 +128,8 @@ def test_legs_out_of_frame_are_reported_and_filled(tmp_path):
     assert {"r_ankle", "l_ankle"} <= set(m.meta["joints_never_seen"]) and "l_shoulder" not in m.meta["joints_never_seen"]
     assert np.isfinite(m.positions()[:, [2, 3, 5, 6]]).all(), "legs are still filled"
     assert (m.confidence[:, [3, 6]] <= 0.1).all(), "and marked as guesses"
+    assert m.meta["solved"] and "not seen" in m.meta["contacts_note"], "solved without contacts, and says so"
+    assert not m.contacts.any()
 
 
 def test_out_of_frame_caps_confidence():
@@ -272,7 +280,7 @@ def test_one_skeleton_per_clip(clip):
         return (lengths[ok].std(0) / lengths[ok].mean(0)).max()
 
     fixed = capture(clip, CaptureOptions(lifter="single", device="cpu")).motion
-    free = capture(clip, CaptureOptions(lifter="single", device="cpu", constant_bones=False)).motion
+    free = capture(clip, CaptureOptions(lifter="single", device="cpu", constant_bones=False, solve=False)).motion
     assert cv(fixed) < 1e-4 and cv(free) > 0.01
     b = fixed.meta["bone_lengths_m"]
     assert b["l_knee"] == b["r_knee"] and 0.3 < b["l_knee"] < 0.6 and free.meta["bone_lengths_m"] == {}

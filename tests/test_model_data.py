@@ -117,3 +117,17 @@ def test_sampler_on_shared_data(cmu_file):
     assert b["kp"].shape == (16, 9, 17, 3) and b["pose3d"].shape == (16, 9, 17, 3)
     np.testing.assert_allclose(b["pose3d"][..., 0, :], 0, atol=1e-6)
     assert np.isfinite(b["kp"]).all()
+
+
+def test_tumble_turns_whole_windows_rigidly():
+    from video_mocap.models.data import tumble
+
+    rng = np.random.default_rng(0)
+    joints = rng.normal(0, 0.3, (40, 5, 17, 3)).astype(np.float32)
+    out = tumble(joints, rng, 0.5)
+    changed = np.abs(out - joints).max(axis=(1, 2, 3)) > 1e-4
+    assert 10 < changed.sum() < 30, "about half of the windows turned"
+    d_in = np.linalg.norm(joints[:, :, :, None] - joints[:, :, None], axis=-1)
+    d_out = np.linalg.norm(out[:, :, :, None] - out[:, :, None], axis=-1)
+    np.testing.assert_allclose(d_in, d_out, atol=1e-4)  # rigid: every distance kept, within and across frames
+    np.testing.assert_allclose(out[:, :, 0].mean(1), joints[:, :, 0].mean(1), atol=1e-4)  # about the mean pelvis

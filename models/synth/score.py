@@ -4,7 +4,7 @@
 
 Our lifters, on the 17 canonical joints, pelvis-relative in camera axes: MPJPE, PA-MPJPE; the root
 trajectory error (pelvis in camera space, m, with the default field of view a user gets); the camera pitch
-error (degrees; the world's up, from the torso and the floor); foot skating
+error and the whole tilt error (degrees; the world's up, pitch and roll); foot skating
 (cm/s of the output's feet while the true foot is planted); the detector's 2D error (px, median over the common joints). Both ours and
 MediaPipe, on the 12 joints both have (shoulders, elbows, wrists, hips, knees, ankles), mid-hip-centred:
 PA-MPJPE and acceleration error (mm/frame^2).
@@ -79,6 +79,16 @@ def true_pitch(gt) -> float:
     return float(np.degrees(np.arcsin(np.clip(R[:, 2, 2], -1, 1))).mean())
 
 
+def up_error(gt, up: list[float] | None) -> float:
+    """Angle (degrees) between the capture's up (world Z in camera axes) and the rendered camera's: the tilt of
+    the captured world, pitch and roll together (NaN for a capture that does not record it)."""
+    if up is None:
+        return float("nan")
+    R = gt["R"].reshape(-1, 3, 3)  # world -> camera; column 2 is world Z in camera axes
+    cos = np.clip(R[:, :, 2] @ np.asarray(up, float) / np.linalg.norm(up), -1, 1)
+    return float(np.degrees(np.arccos(cos)).mean())
+
+
 def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "mpm", device: str = "auto") -> dict:
     """Run the capture with ``lifter`` (default options otherwise) on ``video`` and score it."""
     video = Path(video)
@@ -96,6 +106,7 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "m
            "pa_mpjpe": float(err["pa_mpjpe"].mean()), "root_m": float(np.linalg.norm(result.root[:n] - truth_cam[:n, 0], axis=-1).mean()),
            "skate_cm_s": foot_skate(world, gt["joints_world"][:n], float(gt["fps"])), "px_2d": float(np.median(px)),
            "pitch_err_deg": abs(m.meta["camera_pitch_deg"] - true_pitch(gt)),
+           "up_err_deg": up_error(gt, m.meta.get("camera", {}).get("up")),
            "fps": m.meta["tracking_fps"]} | grounding(world, gt["joints_world"][:n], float(gt["fps"]))
     return out | common_metrics(result.camera[:n, OURS], truth_cam[:n, OURS])
 

@@ -1,0 +1,344 @@
+"""The clip-level solve: every joint of every frame in camera space, the floor and the camera's tilt,
+fitted together to what the clip shows (as WHAM, GVHMR and SLAHMR place a body in a world).
+
+Unknowns: the 17 joints of every frame (camera axes, metres), "up" (two angles about the first estimate)
+and the height of the ankles' plane under contact feet. Terms, each divided by how far it may be off:
+
+- the 2D keypoints, by perspective projection, weighted by confidence (``sigma_px`` of the person's size);
+- the lifter's 3D: each joint relative to the pelvis (``sigma_3d``);
+- the clip's bone lengths (``sigma_bone``), so no bone stretches;
+- smooth motion: joint accelerations (``accel`` m/s^2 for one sigma);
+- foot contacts (probabilities from :class:`.contacts.ContactModel`): a contact ankle does not move
+  (``sigma_still`` per frame) and lies on the plane; no ankle goes more than ``margin`` under it;
+- the camera: roll near 0 (``sigma_roll``); up near the first (torso) estimate, within ``sigma_up`` along
+  directions in which the contact feet cover more than ``spread`` m (RMS), else held there (``sigma_held``):
+  only a floor walked over can say how it tilts, and contacts in one spot would otherwise tilt it to fit
+  the lifter's depth errors.
+
+Robust, in two passes: the first solves without contacts; a contact is then kept only where that
+solution's ankle moves slower than ``contact_speed`` (so a wrong contact on a swinging foot, a jump or a
+cartwheel is not forced to the floor), every other residual is reweighted as a Huber loss would weigh it
+(``f_scale`` sigmas, against detector outliers), and the second pass solves with the contacts.
+(``least_squares``' own Huber loss converged several times slower on these problems.) Solved with ``scipy.optimize.least_squares`` (trust region, sparse
+analytic Jacobian) in overlapping chunks, each chunk's camera held near the previous chunk's, so memory and
+time grow linearly with the clip.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import least_squares
+
+from ..skeleton import Skeleton
+from .contacts import ANKLES, CONTACT
+from .lifters import window_starts
+from .normalize import person_scale
+
+J = 17
+
+
+@dataclass
+class SolveOptions:
+    sigma_px: float = 0.05  # of the person's size in the picture
+    sigma_3d: float = 0.06  # m, each joint relative to the pelvis
+    sigma_bone: float = 0.005  # m
+    accel: float = 15.0  # m/s^2 for one sigma of joint acceleration
+    sigma_still: float = 0.001  # m a frame, a contact ankle
+    sigma_floor: float = 0.02  # m, a contact ankle off the plane
+    margin: float = 0.03  # m an ankle may sink under the contact plane unpenalised
+    sigma_roll: float = 0.09  # sin of about 5 deg
+    sigma_up: float = 0.26  # sin of about 15 deg
+    sigma_held: float = 0.01  # about 0.5 deg
+    spread: float = 0.3  # m RMS of the contact ankles along a direction before the floor may tilt along it
+    f_scale: float = 3.0  # Huber threshold, in sigmas
+    contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts
+    chunk: int = 240
+    overlap: int = 40
+    max_nfev: int = 15  # per pass
+    lsmr_iterations: int = 150  # per step: inexact steps, several times faster than lsmr's default and as good
+
+
+@dataclass
+class Solution:
+    joints: np.ndarray  # (T, 17, 3) camera space, metres
+    up: np.ndarray  # (T, 3) unit "up" in camera axes
+    plane: np.ndarray  # (T,) the contact ankles' plane: up . X = plane
+    contact: np.ndarray  # (T, 2) bool, left/right foot held in contact
+    cost: float
+    iterations: int
+
+
+def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+    e1 = np.cross(up, a)
+    e1 /= np.linalg.norm(e1)
+    return e1, np.cross(up, e1)
+
+
+class _Problem:
+    """One chunk: residuals and their sparse Jacobian for ``least_squares``."""
+
+    def __init__(self, rel, lengths, parents, pixels, conf, f, c, contact, up0, fps, opts: SolveOptions):
+        self.T = len(rel)
+        self.n = self.T * J * 3
+        self.rel, self.lengths, self.parents = rel, lengths, np.asarray(parents)
+        self.pixels, self.f, self.c, self.o = pixels, f, c, opts
+        size = _person_size(pixels, conf)
+        self.w2d = np.sqrt(np.clip(conf, 0, 1)) / (opts.sigma_px * size)[:, None]  # (T, J)
+        self.set_up(up0, _basis(up0), (opts.sigma_up, opts.sigma_up))
+        self.sigma_acc = opts.accel / fps**2
+        self.fps = fps
+        self.set_contacts(contact)
+        idx = np.arange(self.n).reshape(self.T, J, 3)
+        self.idx = idx
+        # Unknowns: each frame's pelvis and the other joints relative to it (X = M x). With x_scale="jac" the
+        # weakly observed direction, the depth of the whole body, is then one scaled unknown per frame,
+        # which lsmr handles several times faster than the same direction spread over 17 joints.
+        rows = idx.ravel()
+        pelvis = np.broadcast_to(idx[:, :1], idx.shape).ravel()
+        rel_rows = idx[:, 1:].ravel()
+        self.M = sparse.csr_matrix((np.ones(len(rows) + len(rel_rows)), (np.concatenate([rows, rel_rows]),
+                                    np.concatenate([pelvis, rel_rows]))), shape=(self.n + 3, self.n + 3))
+        self.M = self.M + sparse.diags(np.r_[np.zeros(self.n), np.ones(3)])
+        # Fixed patterns (rows are numbered within each block).
+        t, j = np.nonzero(self.w2d > 0)
+        self.vis = (t, j)
+        self.kids = np.arange(1, J)
+        self.robust = 1.0  # per-residual multipliers (the Huber reweighting)
+
+    def set_up(self, up0: np.ndarray, basis, sigmas) -> None:
+        """Up is ``up0`` tilted by (a, b) along ``basis`` (two unit vectors at right angles to it), each held
+        near 0 within its sigma."""
+        self.up0, (self.e1, self.e2), self.sigma_tilt = up0, basis, np.asarray(sigmas, float)
+
+    def free_tilt(self, x: np.ndarray) -> np.ndarray:
+        """Up at ``x`` as the new reference, tilting freely only along the directions the contact ankles
+        cover by more than ``spread`` (returns ``x`` with the tilt reset to 0)."""
+        n = self.up(x[self.n : self.n + 2])[0]
+        pts = self.split(x)[0][:, list(ANKLES)][self.contact]
+        e1, e2 = _basis(n)
+        sig = [self.o.sigma_held, self.o.sigma_held]
+        if len(pts) >= 3:
+            flat = pts - np.outer(pts @ n, n)
+            flat -= flat.mean(0)
+            _, sv, vt = np.linalg.svd(flat, full_matrices=False)
+            e1 = vt[0] - (vt[0] @ n) * n
+            e1 /= np.linalg.norm(e1)
+            e2 = np.cross(n, e1)
+            rms = sv / np.sqrt(len(pts))
+            sig = [self.o.sigma_up if rms[0] > self.o.spread else self.o.sigma_held,
+                   self.o.sigma_up if rms[1] > self.o.spread else self.o.sigma_held]
+        self.set_up(n, (e1, e2), sig)
+        x = x.copy()
+        x[self.n : self.n + 2] = 0.0
+        return x
+
+    def set_contacts(self, contact: np.ndarray) -> None:
+        """Contact probabilities (T, 2); below :data:`CONTACT` a foot is free."""
+        on = contact >= CONTACT
+        self.contact = on
+        self.w_floor = np.where(on, np.sqrt(contact), 0.0)  # (T, 2)
+        self.w_still = np.where(on[1:] & on[:-1], np.sqrt(contact[1:] * contact[:-1]), 0.0)  # (T-1, 2)
+
+    def up(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raw = self.up0 + p[0] * self.e1 + p[1] * self.e2
+        norm = np.linalg.norm(raw)
+        n = raw / norm
+        return n, (self.e1 - n * (n @ self.e1)) / norm, (self.e2 - n * (n @ self.e2)) / norm
+
+    def params(self, X: np.ndarray, tilt=(0.0, 0.0), plane: float = 0.0) -> np.ndarray:
+        """The unknowns for joints ``X`` (T, 17, 3), the tilt and the plane."""
+        q = np.asarray(X, float).copy()
+        q[:, 1:] -= q[:, :1]
+        return np.concatenate([q.ravel(), tilt, [plane]])
+
+    def split(self, x: np.ndarray):
+        """Joints (T, 17, 3), tilt (2,) and plane from the unknowns."""
+        X = x[: self.n].reshape(self.T, J, 3).copy()
+        X[:, 1:] += X[:, :1]
+        return X, x[self.n : self.n + 2], x[self.n + 2]
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        return self._build(x, jac=False)
+
+    def jacobian(self, x: np.ndarray) -> sparse.csr_matrix:
+        return self._build(x, jac=True)
+
+    def _build(self, x: np.ndarray, jac: bool):
+        X, p, d = self.split(x)
+        o, T = self.o, self.T
+        n, dn_a, dn_b = self.up(p)
+        res, rows, cols, vals = [], [], [], []
+        row = 0
+        self.blocks = {}
+
+        def add(r, entries, name=""):
+            nonlocal row
+            r = np.ravel(r)
+            res.append(r)
+            self.blocks[name] = slice(row, row + len(r))
+            if jac:
+                for rr, cc, vv in entries:
+                    rr, cc, vv = np.broadcast_arrays(rr, cc, vv)
+                    rows.append(rr.ravel() + row)
+                    cols.append(cc.ravel())
+                    vals.append(vv.ravel())
+            row += len(r)
+
+        # 2D reprojection.
+        t, j = self.vis
+        P = X[t, j]
+        z = np.maximum(P[:, 2], 0.05)
+        w = self.w2d[t, j]
+        r = np.stack([self.f * P[:, 0] / z + self.c[0] - self.pixels[t, j, 0],
+                      self.f * P[:, 1] / z + self.c[1] - self.pixels[t, j, 1]], 1) * w[:, None]
+        k = np.arange(len(t)) * 2
+        ix = self.idx[t, j]
+        add(r, [(k, ix[:, 0], w * self.f / z), (k, ix[:, 2], -w * self.f * P[:, 0] / z**2),
+                (k + 1, ix[:, 1], w * self.f / z), (k + 1, ix[:, 2], -w * self.f * P[:, 1] / z**2)])
+        # The lifter's shape, pelvis-relative.
+        s = 1.0 / o.sigma_3d
+        r = (X[:, 1:] - X[:, :1] - self.rel[:, 1:]) * s
+        k = np.arange(r.size).reshape(r.shape)
+        add(r, [(k, self.idx[:, 1:], s), (k, np.broadcast_to(self.idx[:, :1], r.shape), -s)])
+        # Bone lengths.
+        s = 1.0 / o.sigma_bone
+        D = X[:, self.kids] - X[:, self.parents[self.kids]]
+        L = np.maximum(np.linalg.norm(D, axis=-1), 1e-6)
+        r = (L - self.lengths[self.kids]) * s
+        k = np.arange(r.size).reshape(r.shape)[..., None]
+        g = D / L[..., None] * s
+        add(r, [(k, self.idx[:, self.kids], g), (k, self.idx[:, self.parents[self.kids]], -g)])
+        # Smooth accelerations.
+        if T > 2:
+            s = 1.0 / self.sigma_acc
+            r = (X[2:] - 2 * X[1:-1] + X[:-2]) * s
+            k = np.arange(r.size).reshape(r.shape)
+            add(r, [(k, self.idx[2:], s), (k, self.idx[1:-1], -2 * s), (k, self.idx[:-2], s)])
+        # Contacts: still, on the plane; nothing under it.
+        ankles = X[:, list(ANKLES)]  # (T, 2, 3)
+        aix = self.idx[:, list(ANKLES)]
+        if T > 1:
+            s = self.w_still[..., None] / o.sigma_still
+            r = (ankles[1:] - ankles[:-1]) * s
+            k = np.arange(r.size).reshape(r.shape)
+            add(r, [(k, aix[1:], s), (k, aix[:-1], -s)], "still")
+        h = ankles @ n - d  # (T, 2)
+        s = self.w_floor / o.sigma_floor
+        k = np.arange(h.size).reshape(h.shape)
+        add(h * s, [(k[..., None], aix, s[..., None] * n), (k, self.n, s * (ankles @ dn_a)),
+                    (k, self.n + 1, s * (ankles @ dn_b)), (k, self.n + 2, -s)], "floor")
+        below = np.minimum(h + o.margin, 0.0)
+        s = (below < 0) / o.sigma_floor
+        add(below * s, [(k[..., None], aix, s[..., None] * n), (k, self.n, s * (ankles @ dn_a)),
+                        (k, self.n + 1, s * (ankles @ dn_b)), (k, self.n + 2, -s)])
+        # The camera: little roll, up near the prior.
+        s = 1.0 / o.sigma_roll
+        add([n[0] * s], [(0, self.n, dn_a[0] * s), (0, self.n + 1, dn_b[0] * s)])
+        s = 1.0 / self.sigma_tilt
+        add(p * s, [(0, self.n, s[0]), (1, self.n + 1, s[1])])
+        if not jac:
+            return np.concatenate(res) * self.robust
+        m = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(row, self.n + 3)) @ self.M
+        return m if np.isscalar(self.robust) else sparse.diags(self.robust) @ m
+
+    def reweight(self, x: np.ndarray, k: float) -> None:
+        """Huber weights from the residuals at ``x``: 1 within ``k`` sigmas, k/|r| beyond (the contact
+        terms keep full weight: they were gated instead)."""
+        self.robust = 1.0
+        r = np.abs(self.residuals(x))
+        self.robust = np.sqrt(np.minimum(1.0, k / np.maximum(r, 1e-12)))
+        for name in ("still", "floor"):
+            self.robust[self.blocks.get(name, slice(0))] = 1.0
+
+    def ankle_speed(self, x: np.ndarray) -> np.ndarray:
+        """(T, 2) speed of the ankles (m/s) at ``x``."""
+        a = self.split(x)[0][:, list(ANKLES)]
+        if len(a) < 2:
+            return np.zeros(a.shape[:2])
+        return np.linalg.norm(np.gradient(a, axis=0), axis=-1) * self.fps
+
+
+def _person_size(pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
+    """(T,) the person's size in pixels (the longer side of the seen keypoints' box), filled over unseen frames."""
+    size = person_scale(pixels, conf)
+    ok = np.isfinite(size) & (size > 4)
+    if not ok.any():
+        return np.full(len(pixels), 100.0)
+    return np.interp(np.arange(len(size)), np.flatnonzero(ok), size[ok])
+
+
+def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skeleton, pixels: np.ndarray,
+          conf: np.ndarray, f: float, centre: np.ndarray, fps: float, contact: np.ndarray | None, up: np.ndarray,
+          opts: SolveOptions | None = None) -> Solution:
+    """Solve a clip: ``rel`` (T, 17, 3) the lifter's pelvis-relative 3D (camera axes), ``root`` (T, 3) a first
+    pelvis placement, ``lengths`` (17,) the clip's bones, ``pixels``/``conf`` (T, 17[, 2]) the 2D keypoints
+    (confidence 0: unseen), ``contact`` (T, 2) left/right contact probabilities (None: no contacts), ``up``
+    a first unit "up" in camera axes. See the module docstring."""
+    opts = opts or SolveOptions()
+    T = len(rel)
+    contact = np.zeros((T, 2)) if contact is None else np.asarray(contact, float)
+    x0 = (rel + root[:, None]).astype(np.float64)
+    conf = np.where(np.isfinite(pixels).all(-1), conf, 0.0)
+    pixels = np.nan_to_num(pixels)
+    out = np.zeros((T, J, 3))
+    weight = np.zeros(T)
+    ups, planes, held = np.zeros((T, 3)), np.zeros(T), np.zeros((T, 2))
+    up_prior = np.asarray(up, float) / np.linalg.norm(up)
+    plane0 = _first_plane(x0, contact, up_prior)
+    cost, nfev = 0.0, 0
+    for s in window_starts(T, opts.chunk, max(opts.chunk - opts.overlap, 1)):
+        e = min(s + opts.chunk, T)
+        sl = slice(s, e)
+        prob = _Problem(rel[sl].astype(np.float64), lengths, skeleton.parents, pixels[sl], conf[sl], f, centre,
+                        contact[sl], up_prior, fps, opts)
+        start = x0[sl].copy()
+        if s > 0:  # start from where the previous chunk ended
+            have = weight[sl] > 0
+            start[have] = out[sl][have] / weight[sl][have, None, None]
+        x = prob.params(start, (0.0, 0.0), plane0)
+        for second in (False, True):
+            if second:  # contacts where the free solution's ankle is slow enough; Huber weights for the rest
+                gated = np.where(prob.ankle_speed(x) < opts.contact_speed, contact[sl], 0.0)
+                prob.set_contacts(gated)
+                x = prob.free_tilt(x)
+                prob.reweight(x, opts.f_scale)
+            else:
+                prob.set_contacts(np.zeros((e - s, 2)))
+            r = least_squares(prob.residuals, x, jac=prob.jacobian, method="trf", tr_solver="lsmr", x_scale="jac",
+                              max_nfev=opts.max_nfev, ftol=1e-5, xtol=1e-7,
+                              tr_options={"maxiter": opts.lsmr_iterations})
+            x = r.x
+            nfev += int(r.nfev)
+        X, p, d = prob.split(r.x)
+        n = prob.up(p)[0]
+        taper = np.ones(e - s)
+        if s > 0:
+            ramp = min(opts.overlap, e - s)
+            taper[:ramp] = np.linspace(0.0, 1.0, ramp + 2)[1:-1]
+        if e < T:
+            ramp = min(opts.overlap, e - s)
+            taper[-ramp:] = np.minimum(taper[-ramp:], np.linspace(1.0, 0.0, ramp + 2)[1:-1])
+        out[sl] += X * taper[:, None, None]
+        held[sl] += prob.contact * taper[:, None]
+        ups[sl] += n * taper[:, None]
+        planes[sl] += d * taper
+        weight[sl] += taper
+        cost += float(r.cost)
+        up_prior, plane0 = n, d  # the next chunk's camera starts here and is held near it
+    out /= weight[:, None, None]
+    ups /= np.linalg.norm(ups, axis=1, keepdims=True)
+    planes /= weight
+    held /= weight[:, None]
+    return Solution(out.astype(np.float32), ups, planes, held > 0.5, cost, nfev)
+
+
+def _first_plane(x: np.ndarray, contact: np.ndarray, up: np.ndarray) -> float:
+    """Height (along ``up``) of the ankles' plane: the median contact ankle, else the lower ankles' 20th percentile."""
+    h = x[:, list(ANKLES)] @ up  # (T, 2)
+    on = contact >= CONTACT
+    if on.sum() >= 3:
+        return float(np.median(h[on]))
+    return float(np.percentile(h.min(1), 20))
