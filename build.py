@@ -25,7 +25,9 @@ PLATFORMS = {  # Blender's platform name -> pip platform tags
     "macos-arm64": ["macosx_11_0_arm64", "macosx_13_0_arm64", "macosx_14_0_arm64"],
 }
 PYTHONS = ("3.11", "3.13")
-RUNTIME = ["opencv-python-headless==4.11.0.86"]
+# scipy: the clip-level solve (inference/solve.py, least_squares); 1.14.1 has wheels for Python 3.11 and 3.13 on
+# every platform and works with the numpy of Blender 4.2-5.0 (>= 1.23.5).
+RUNTIME = ["opencv-python-headless==4.11.0.86", "scipy==1.14.1"]
 ONNXRUNTIME = {"cpu": "onnxruntime==1.31.1", "gpu": "onnxruntime-gpu==1.31.1"}
 # What the extension ships: the runtime packages and the model files; not training code or tests.
 KEEP = ["__init__.py", "__main__.py", "blender_manifest.toml", "LICENSE", "motion.py", "skeleton.py", "skeletons",
