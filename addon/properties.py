@@ -23,12 +23,12 @@ def _device_items(self, context):
             ("cuda", "GPU (CUDA)" if gpu else "GPU (not available)", "onnxruntime-gpu with CUDA")]
 
 
-LIFTERS = [("single", "Single frame", "Each frame's 2D on its own (the default): the best on mocap tests (84 mm) and "
-            "rendered people (96 mm PA-MPJPE)"),
-           ("mpm", "Temporal (MPM)", "27-frame windows: the best on real footage (74 mm PA-MPJPE vs MediaPipe's 92), "
-            "about half the jitter of single and less foot sliding; fills occlusions"),
+LIFTERS = [("single", "Single frame", "Each frame's 2D on its own (the default): the best on mocap tests (78 mm) and "
+            "real footage (66 mm PA-MPJPE vs MediaPipe's 92), also lying and upside-down bodies"),
+           ("mpm", "Temporal (MPM)", "27-frame windows: the least jitter and foot sliding (real footage 70 mm "
+            "PA-MPJPE); fills occlusions from neighbouring frames"),
            ("context", "Context-aware", "Each frame's 2D plus the detector's image features around every joint: "
-            "the best full-pose error on rendered people (137 mm), trained on rendered people only; jerkier")]
+            "the best on rendered people (93 mm PA-MPJPE, 126 mm full pose), trained on rendered people only")]
 ROOT_MODES = [("hips", "On the hips", "All body translation on the hips bone"),
               ("root", "Root motion", "Ground-plane motion on the root bone, height on the hips (game engines)"),
               ("in_place", "In place", "Only the height changes"),

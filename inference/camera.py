@@ -46,9 +46,27 @@ def place_in_camera(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, f: fl
     return np.column_stack([uv[:, 0] * z / f, uv[:, 1] * z / f, z])
 
 
-def torso_up(cam: np.ndarray) -> np.ndarray:
-    """Unit "up" in camera axes from the median pelvis -> thorax direction."""
-    up = np.nanmedian(cam[:, 8] - cam[:, 0], axis=0)
+#: Where a camera usually looks (degrees, negative: down) when the clip cannot say: a person filmed at about
+#: chest height. Also the solve's pitch prior (:class:`.solve.SolveOptions`).
+TYPICAL_PITCH = -8.0
+
+
+def level_up(pitch_deg: float = TYPICAL_PITCH) -> np.ndarray:
+    """Unit "up" in camera axes of a camera with no roll, pitched by ``pitch_deg`` (negative: looking down)."""
+    a = np.radians(pitch_deg)
+    return np.array([0.0, -np.cos(a), np.sin(a)])
+
+
+def torso_up(cam: np.ndarray, concentration: float = 0.8) -> np.ndarray:
+    """Unit "up" in camera axes from the median pelvis -> thorax direction; when the torso points every way
+    over the clip (a cartwheel, rolling on the floor: the mean of its unit directions is shorter than
+    ``concentration``), the torso says nothing about up and a typical camera's is taken (:func:`level_up`)."""
+    torso = cam[:, 8] - cam[:, 0]
+    unit = torso / np.linalg.norm(torso, axis=1, keepdims=True)
+    unit = unit[np.isfinite(unit).all(1)]
+    if len(unit) == 0 or np.linalg.norm(unit.mean(0)) < concentration:
+        return level_up()
+    up = np.nanmedian(torso, axis=0)
     return up / np.linalg.norm(up)
 
 

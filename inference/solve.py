@@ -10,12 +10,13 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
 - smooth motion: joint accelerations (``accel`` m/s^2 for one sigma);
 - foot contacts (probabilities from :class:`.contacts.ContactModel`): a contact ankle does not move
   (``sigma_still`` per frame) and lies on the plane; no ankle goes more than ``margin`` under it;
-- the camera: roll near 0 (``sigma_roll``); up near the first (torso) estimate, within ``sigma_up`` along
-  directions in which the contact feet cover more than ``spread`` m (RMS), else held there (``sigma_held``):
-  only a floor walked over can say how it tilts, and contacts in one spot would otherwise tilt it to fit
-  the lifter's depth errors.
+- the camera: roll near 0 (``sigma_roll``), pitch near a typical camera's (``pitch``, ``sigma_pitch``); up
+  near the first (torso) estimate, within ``sigma_up`` along directions in which the contact feet cover more
+  than ``spread`` m (RMS) over at least ``stances`` stances, else held there (``sigma_held``): only a floor
+  walked over can say how it tilts, and contacts in one spot (or two landings of a cartwheel) would
+  otherwise tilt it to fit the lifter's depth errors. Each stance's floor terms weigh as one observation.
 
-Robust, in two passes: the first solves without contacts; a contact is then kept only where that
+Robust, in two passes: the first solves without contacts (and without a floor to keep ankles above); a contact is then kept only where that
 solution's ankle moves slower than ``contact_speed`` (so a wrong contact on a swinging foot, a jump or a
 cartwheel is not forced to the floor), every other residual is reweighted as a Huber loss would weigh it
 (``f_scale`` sigmas, against detector outliers), and the second pass solves with the contacts
@@ -32,6 +33,7 @@ from scipy import sparse
 from scipy.optimize import least_squares
 
 from ..skeleton import Skeleton
+from .camera import TYPICAL_PITCH
 from .contacts import ANKLES, CONTACT
 from .lifters import window_starts
 from .normalize import person_scale
@@ -49,15 +51,20 @@ class SolveOptions:
     sigma_floor: float = 0.02  # m, a contact ankle off the plane
     margin: float = 0.03  # m an ankle may sink under the contact plane unpenalised
     sigma_roll: float = 0.09  # sin of about 5 deg
+    pitch: float = TYPICAL_PITCH  # deg: where cameras usually look (slightly down) ...
+    sigma_pitch: float = 0.12  # ... held there within this sin (about 7 deg; 0: no such prior)
+    per_stance: bool = True  # each stance's floor terms weigh as one observation, not one per frame
     sigma_up: float = 0.26  # sin of about 15 deg
     sigma_held: float = 0.01  # about 0.5 deg
-    spread: float = 0.3  # m RMS of the contact ankles along a direction before the floor may tilt along it
+    spread: float = 0.3  # m RMS of the contact ankles along a direction before the floor may tilt along it ...
+    stances: int = 4  # ... and only with this many stances (contact runs of either foot) to go on
     f_scale: float = 3.0  # Huber threshold, in sigmas
     contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts
     chunk: int = 240
     overlap: int = 40
-    max_nfev: int = 15  # per pass
-    lsmr_iterations: int = 150  # per step: inexact steps, 1.6x faster than lsmr's default (benchmark figures alike)
+    first_nfev: int = 15  # evaluations for the first pass (from the first placement) ...
+    max_nfev: int = 8  # ... and for the second (from the first's solution)
+    lsmr_iterations: int = 100  # per step: inexact steps, 2x faster than lsmr's default (benchmark figures alike)
 
 
 @dataclass
@@ -120,7 +127,8 @@ class _Problem:
         pts = self.split(x)[0][:, list(ANKLES)][self.contact]
         e1, e2 = _basis(n)
         sig = [self.o.sigma_held, self.o.sigma_held]
-        if len(pts) >= 3:
+        runs = sum(int((np.diff(self.contact[:, k].astype(int)) == 1).sum() + self.contact[0, k]) for k in range(2))
+        if len(pts) >= 3 and runs >= self.o.stances:
             flat = pts - np.outer(pts @ n, n)
             flat -= flat.mean(0)
             _, sv, vt = np.linalg.svd(flat, full_matrices=False)
@@ -140,6 +148,11 @@ class _Problem:
         on = contact >= CONTACT
         self.contact = on
         self.w_floor = np.where(on, np.sqrt(contact), 0.0)  # (T, 2)
+        if self.o.per_stance:
+            for k in range(2):
+                edges = np.diff(np.concatenate([[0], on[:, k].astype(int), [0]]))
+                for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+                    self.w_floor[a:b, k] /= np.sqrt(b - a)
         self.w_still = np.where(on[1:] & on[:-1], np.sqrt(contact[1:] * contact[:-1]), 0.0)  # (T-1, 2)
 
     def up(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -197,7 +210,7 @@ class _Problem:
         k = np.arange(len(t)) * 2
         ix = self.idx[t, j]
         add(r, [(k, ix[:, 0], w * self.f / z), (k, ix[:, 2], -w * self.f * P[:, 0] / z**2),
-                (k + 1, ix[:, 1], w * self.f / z), (k + 1, ix[:, 2], -w * self.f * P[:, 1] / z**2)])
+                (k + 1, ix[:, 1], w * self.f / z), (k + 1, ix[:, 2], -w * self.f * P[:, 1] / z**2)], "2d")
         # The lifter's shape, pelvis-relative.
         s = 1.0 / o.sigma_3d
         r = (X[:, 1:] - X[:, :1] - self.rel[:, 1:]) * s
@@ -230,7 +243,7 @@ class _Problem:
         k = np.arange(h.size).reshape(h.shape)
         add(h * s, [(k[..., None], aix, s[..., None] * n), (k, self.n, s * (ankles @ dn_a)),
                     (k, self.n + 1, s * (ankles @ dn_b)), (k, self.n + 2, -s)], "floor")
-        below = np.minimum(h + o.margin, 0.0)
+        below = np.minimum(h + o.margin, 0.0) if self.contact.any() else np.zeros_like(h)  # no floor yet: no "under"
         s = (below < 0) / o.sigma_floor
         add(below * s, [(k[..., None], aix, s[..., None] * n), (k, self.n, s * (ankles @ dn_a)),
                         (k, self.n + 1, s * (ankles @ dn_b)), (k, self.n + 2, -s)])
@@ -239,6 +252,9 @@ class _Problem:
         add([n[0] * s], [(0, self.n, dn_a[0] * s), (0, self.n + 1, dn_b[0] * s)])
         s = 1.0 / self.sigma_tilt
         add(p * s, [(0, self.n, s[0]), (1, self.n + 1, s[1])])
+        if o.sigma_pitch > 0:
+            s = 1.0 / o.sigma_pitch
+            add([(n[2] - np.sin(np.radians(o.pitch))) * s], [(0, self.n, dn_a[2] * s), (0, self.n + 1, dn_b[2] * s)])
         if not jac:
             return np.concatenate(res) * self.robust
         m = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(row, self.n + 3)) @ self.M
@@ -308,7 +324,7 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
             else:
                 prob.set_contacts(np.zeros((e - s, 2)))
             r = least_squares(prob.residuals, x, jac=prob.jacobian, method="trf", tr_solver="lsmr", x_scale="jac",
-                              max_nfev=opts.max_nfev, ftol=1e-5, xtol=1e-7,
+                              max_nfev=opts.max_nfev if second else opts.first_nfev, ftol=1e-5, xtol=1e-7,
                               tr_options={"maxiter": opts.lsmr_iterations})
             x = r.x
             nfev += int(r.nfev)

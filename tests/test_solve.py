@@ -39,12 +39,12 @@ def _scene(cmu_file, pitch_deg=-15.0, frames=140):
 
 
 def _noisy_inputs(cam, uv, up, rng):
-    """A lifter's 3D (3 cm per joint off), the capture's first placement from it (depth from 3D vs 2D size),
-    pushed 6 % further and jittered, 2 px detector noise and a first "up" 8 deg off in pitch and roll."""
+    """A lifter's 3D (3 cm per joint off), the capture's first placement from it (depth from 3D vs 2D size)
+    jittered by 8 cm, 2 px detector noise and a first "up" 8 deg off in pitch and roll."""
     rel = cam - cam[:, :1] + rng.normal(0, 0.03, cam.shape)
     rel -= rel[:, :1]
     px = uv + rng.normal(0, 2.0, uv.shape)
-    root0 = place_in_camera(rel, px, np.ones(px.shape[:2]), F, CENTRE) * 1.06 + rng.normal(0, 0.05, (len(cam), 3))
+    root0 = place_in_camera(rel, px, np.ones(px.shape[:2]), F, CENTRE) + rng.normal(0, 0.08, (len(cam), 3))
     up0 = up + [0.08, 0.0, 0.12]
     return rel, root0, px, up0 / np.linalg.norm(up0)
 
@@ -65,7 +65,7 @@ def test_solve_recovers_camera_contacts_and_depth(cmu_file):
     assert abs(pitch(world_rotation(np.median(sol.up, 0))) - -15.0) < 2.5
     before = np.linalg.norm(root0 - cam[:, 0], axis=1).mean()
     after = np.linalg.norm(sol.joints[:, 0] - cam[:, 0], axis=1).mean()
-    assert before > 0.15 and after < 0.1, f"root error {before:.2f} -> {after:.2f} m: depth from 2D, bones and the floor"
+    assert before > 0.12 and after < 0.6 * before, f"root error {before:.2f} -> {after:.2f} m: depth from 2D, bones and the floor"
     ankles = sol.joints[:, list(ANKLES)]
     still = (contact[1:] > 0.5) & (contact[:-1] > 0.5)
     speed = np.linalg.norm(np.diff(ankles, axis=0), axis=-1) * FPS
@@ -103,3 +103,16 @@ def test_tiny_clips_and_unseen_frames(cmu_file, frames):
     sol = solve(rel, cam[:, 0] * 1.05, lengths, BODY, uv, conf, F, CENTRE, FPS, None, up)
     assert sol.joints.shape == cam.shape and np.isfinite(sol.joints).all()
     assert not sol.contact.any()
+
+
+def test_a_tumbling_torso_says_nothing_about_up():
+    """A cartwheel's torso points every way: the first "up" is a typical camera's, not the torso's mean."""
+    from video_mocap.inference.camera import TYPICAL_PITCH, level_up, torso_up
+
+    angles = np.linspace(0, 2 * np.pi, 60, endpoint=False)
+    cam = np.zeros((60, 17, 3))
+    cam[:, 8] = np.stack([np.sin(angles), -np.cos(angles), np.zeros(60)], 1) * 0.5  # the torso turns right round
+    np.testing.assert_allclose(torso_up(cam), level_up())
+    assert abs(pitch(world_rotation(level_up())) - TYPICAL_PITCH) < 1e-9
+    cam[:, 8] = [0.0, -0.5, -0.1]  # upright, leaning back a little in the picture: the torso is trusted
+    np.testing.assert_allclose(torso_up(cam), np.array([0.0, -0.5, -0.1]) / np.linalg.norm([0.0, -0.5, -0.1]))
