@@ -231,6 +231,13 @@ def retarget_motion(motion: Motion, obj: bpy.types.Object, name: str | None = No
     pos, conf, has_root = prepare(motion)
     if has_root:
         contact = motion.contacts if motion.contacts is not None else feet.contacts(pos, motion.fps)  # the capture's own
+        if motion.contacts is not None:  # a grounded capture: the rig's own soles on its floor
+            from .solver import leg_scale, rest_joints
+
+            rest = rest_joints(rig, mapping)
+            ankle = min(rest[feet.SK.index("l_ankle"), 2], rest[feet.SK.index("r_ankle"), 2])
+            if np.isfinite(ankle):
+                pos = feet.rest_on_floor(pos, contact, ankle / leg_scale(pos, rest))
         report.skating_before = feet.skating(pos, contact, motion.fps)
         if fix_feet:
             pos = feet.remove_drift(pos, contact)

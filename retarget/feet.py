@@ -90,10 +90,23 @@ def two_bone(hip, knee, ankle, target):
     return new_knee, new_ankle
 
 
+def rest_on_floor(joints: np.ndarray, contact: np.ndarray, ankle_height: float) -> np.ndarray:
+    """``joints`` (T, 23, 3) moved up or down so that the ankles in contact sit, on the median contact frame, at
+    ``ankle_height`` (the rig's own ankle height at rest, in the motion's size): the rig's soles then touch
+    the floor whatever the capture's foot points said. Unchanged without contacts."""
+    ankles = [joints[contact[:, k], SK.index(FEET[side][2]), 2] for k, side in enumerate("lr")]
+    heights = np.concatenate(ankles)
+    heights = heights[np.isfinite(heights)]
+    if len(heights) < 3:
+        return joints
+    return joints - [0.0, 0.0, float(np.median(heights)) - ankle_height]
+
+
 def pin_weights(contact: np.ndarray, positions: np.ndarray, blend: int = 3, dims: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """For one foot's contact flags (T,) and a point on it (T, 3): the pinning weight (T,), 1 on every contact
     frame and easing out over ``blend`` frames on either side, and the point's slide away from where its
-    contact began (T, 3; along the first ``dims`` axes: 2 horizontally, 3 in height too)."""
+    contact began (T, 3; along the first ``dims`` axes: 2 horizontally, 3 in height too, against the
+    contact's median height)."""
     t = len(contact)
     weight, slide = np.zeros(t), np.zeros((t, 3))
     for a, b in _runs(contact):
@@ -104,7 +117,9 @@ def pin_weights(contact: np.ndarray, positions: np.ndarray, blend: int = 3, dims
             ease[b - lo :] = np.arange(hi - b, 0, -1) / (blend + 1)
         take = ease > weight[lo:hi]
         weight[lo:hi] = np.where(take, ease, weight[lo:hi])
-        slide[lo:hi, :dims] = np.where(take[:, None], positions[lo:hi, :dims] - positions[a, :dims], slide[lo:hi, :dims])
+        anchor = positions[a].copy()
+        anchor[2] = np.median(positions[a:b, 2])  # the height the foot typically has in this contact
+        slide[lo:hi, :dims] = np.where(take[:, None], positions[lo:hi, :dims] - anchor[:dims], slide[lo:hi, :dims])
     return weight, slide
 
 

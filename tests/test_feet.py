@@ -54,3 +54,15 @@ def test_ik_pins_a_sliding_foot_and_keeps_bone_lengths(walk):
         for p, q in ((h, k), (k, a)):
             np.testing.assert_allclose(np.linalg.norm(pinned[:, q] - pinned[:, p], axis=1),
                                        np.linalg.norm(slide[:, q] - slide[:, p], axis=1), atol=1e-4)
+
+
+def test_rest_on_floor_puts_contact_ankles_at_the_rigs_height():
+    joints = np.zeros((20, 23, 3))
+    joints[..., 2] = 0.5
+    joints[:, [3, 6], 2] = 0.14  # the capture's ankles sit 14 cm up on planted frames
+    contact = np.zeros((20, 2), bool)
+    contact[5:15] = True
+    out = feet.rest_on_floor(joints, contact, 0.07)
+    np.testing.assert_allclose(out[:, [3, 6], 2], 0.07)
+    np.testing.assert_allclose(out[..., :2], joints[..., :2])
+    np.testing.assert_allclose(feet.rest_on_floor(joints, np.zeros((20, 2), bool), 0.07), joints)  # no contacts: as is
