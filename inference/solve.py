@@ -84,6 +84,12 @@ def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return e1, np.cross(up, e1)
 
 
+def _stances(on: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of contact frames of one foot."""
+    edges = np.diff(np.concatenate([[0], on.astype(int), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
 class _Problem:
     """One chunk: residuals and their sparse Jacobian for ``least_squares``."""
 
@@ -127,8 +133,7 @@ class _Problem:
         pts = self.split(x)[0][:, list(ANKLES)][self.contact]
         e1, e2 = _basis(n)
         sig = [self.o.sigma_held, self.o.sigma_held]
-        runs = sum(int((np.diff(self.contact[:, k].astype(int)) == 1).sum() + self.contact[0, k]) for k in range(2))
-        if len(pts) >= 3 and runs >= self.o.stances:
+        if len(pts) >= 3 and sum(len(_stances(self.contact[:, k])) for k in range(2)) >= self.o.stances:
             flat = pts - np.outer(pts @ n, n)
             flat -= flat.mean(0)
             _, sv, vt = np.linalg.svd(flat, full_matrices=False)
@@ -150,8 +155,7 @@ class _Problem:
         self.w_floor = np.where(on, np.sqrt(contact), 0.0)  # (T, 2)
         if self.o.per_stance:
             for k in range(2):
-                edges = np.diff(np.concatenate([[0], on[:, k].astype(int), [0]]))
-                for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+                for a, b in _stances(on[:, k]):
                     self.w_floor[a:b, k] /= np.sqrt(b - a)
         self.w_still = np.where(on[1:] & on[:-1], np.sqrt(contact[1:] * contact[:-1]), 0.0)  # (T-1, 2)
 
