@@ -49,8 +49,9 @@ def _outcome(op, s, work) -> set:
     return {"FINISHED"}
 
 
-def apply_capture(context, motion, video: str) -> blender_io.Report:
-    """Put a captured motion on the target armature (or a new one) as a new action; undoable as one step."""
+def apply_capture(context, motion, video: str) -> str:
+    """Put a captured motion on the target armature (or a new one) as a new action; undoable as one step.
+    Returns the retarget report, with the capture's own caveat (e.g. no feet seen, so no contacts)."""
     s = _settings(context)
     obj, created = s.armature, None
     if obj is None:
@@ -72,7 +73,8 @@ def apply_capture(context, motion, video: str) -> blender_io.Report:
             clip.frame_start = 1 - s.frame_start
         except RuntimeError:
             pass  # a format Blender's own decoder lacks: the animation is still there
-    return report
+    note = motion.meta.get("contacts_note")
+    return f"{report}" + (f"; {note}" if note else "")
 
 
 class VIDEO_MOCAP_OT_capture(bpy.types.Operator):
