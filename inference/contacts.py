@@ -51,7 +51,7 @@ def pin_planted(world: np.ndarray, planted: np.ndarray) -> np.ndarray:
 
 
 #: Ankles (h36m17) in :data:`FOOT` order: the joints the contact model and the solve hold still.
-ANKLES = (6, 3)
+ANKLES = tuple(points[0] for points in FOOT.values())
 #: A foot is in contact at or above this probability.
 CONTACT = 0.5
 

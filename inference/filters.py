@@ -12,6 +12,12 @@ import numpy as np
 METHODS = ("butterworth", "one_euro")
 
 
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in a 1-D mask (contacts, tracked frames, gaps)."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask).astype(int), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
 def _biquads(cutoff: float, fps: float, order: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Second-order sections of a Butterworth low-pass (bilinear transform, pre-warped)."""
     k = np.tan(np.pi * min(cutoff, 0.45 * fps) / fps)

@@ -25,8 +25,8 @@ from ..motion import Motion
 from ..skeleton import load_map, load_skeleton
 from . import filters
 from .bones import clip_bone_lengths, with_bone_lengths
-from .camera import camera_to_world, floor_height, focal_length, pitch, place_in_camera, roll, world_rotation
-from .contacts import ANKLES, FOOT_POINTS, ContactModel, contact_floor, pin_planted, planted_feet
+from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
+from .contacts import ANKLES, ContactModel, contact_floor, pin_planted, planted_feet
 from .detector import BlazePose, Tracker
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
@@ -73,9 +73,8 @@ def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames
     """Interpolate 2D across tracking gaps up to ``max_frames`` long (at a reduced confidence); longer
     gaps stay unseen (confidence 0) and are returned as (start, stop) frame ranges."""
     pixels, conf = pixels.copy(), conf.copy()
-    edges = np.diff(np.concatenate([[1], seen.astype(int), [1]]))
     long_gaps = []
-    for a, b in zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)):
+    for a, b in filters.runs(~np.asarray(seen, bool)):
         if a == 0 or b == len(seen) or b - a > max_frames:
             long_gaps.append((int(a), int(b)))
             continue
@@ -232,15 +231,11 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         cam[:, k] = np.concatenate([(pixels[:, k] - centre) * z / f, z], 1)
     # Camera -> Z-up world; the floor under the contact (or planted) feet.
     world = cam @ rotation.T
-    feet = world[:, list(FOOT_POINTS)]
-    if solved is not None:
+    if solved is not None and opts.smooth > 0:  # the solve smoothed the body; the extra points follow their 2D
         extras = [names.index(e) for e in EXTRAS]
-        if opts.smooth > 0:  # the solve smoothed the body; the extra points follow their 2D
-            world[:, extras] = filters.smooth(world[:, extras].reshape(len(world), -1), info.fps, opts.smooth_method,
-                                              opts.smooth).reshape(len(world), len(extras), 3)
-        floor = contact_floor(world, solved.contact, info.fps)
-    else:
-        floor = floor_height(feet, info.fps)
+        world[:, extras] = filters.smooth(world[:, extras].reshape(len(world), -1), info.fps, opts.smooth_method,
+                                          opts.smooth).reshape(len(world), len(extras), 3)
+    floor = contact_floor(world, None if solved is None else solved.contact, info.fps)  # planted feet without contacts
     world[..., 2] -= floor
     if solved is None:
         if opts.smooth > 0:

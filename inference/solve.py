@@ -35,6 +35,7 @@ from scipy.optimize import least_squares
 from ..skeleton import Skeleton
 from .camera import TYPICAL_PITCH
 from .contacts import ANKLES, CONTACT
+from .filters import runs
 from .lifters import window_starts
 from .normalize import person_scale
 
@@ -84,12 +85,6 @@ def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return e1, np.cross(up, e1)
 
 
-def _stances(on: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of contact frames of one foot."""
-    edges = np.diff(np.concatenate([[0], on.astype(int), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-
-
 class _Problem:
     """One chunk: residuals and their sparse Jacobian for ``least_squares``."""
 
@@ -133,7 +128,7 @@ class _Problem:
         pts = self.split(x)[0][:, list(ANKLES)][self.contact]
         e1, e2 = _basis(n)
         sig = [self.o.sigma_held, self.o.sigma_held]
-        if len(pts) >= 3 and sum(len(_stances(self.contact[:, k])) for k in range(2)) >= self.o.stances:
+        if len(pts) >= 3 and sum(len(runs(self.contact[:, k])) for k in range(2)) >= self.o.stances:
             flat = pts - np.outer(pts @ n, n)
             flat -= flat.mean(0)
             _, sv, vt = np.linalg.svd(flat, full_matrices=False)
@@ -155,7 +150,7 @@ class _Problem:
         self.w_floor = np.where(on, np.sqrt(contact), 0.0)  # (T, 2)
         if self.o.per_stance:
             for k in range(2):
-                for a, b in _stances(on[:, k]):
+                for a, b in runs(on[:, k]):
                     self.w_floor[a:b, k] /= np.sqrt(b - a)
         self.w_still = np.where(on[1:] & on[:-1], np.sqrt(contact[1:] * contact[:-1]), 0.0)  # (T-1, 2)
 
@@ -242,15 +237,18 @@ class _Problem:
             r = (ankles[1:] - ankles[:-1]) * s
             k = np.arange(r.size).reshape(r.shape)
             add(r, [(k, aix[1:], s), (k, aix[:-1], -s)], "still")
-        h = ankles @ n - d  # (T, 2)
-        s = self.w_floor / o.sigma_floor
+        h = ankles @ n - d  # (T, 2) the ankles' heights over the plane
         k = np.arange(h.size).reshape(h.shape)
-        add(h * s, [(k[..., None], aix, s[..., None] * n), (k, self.n, s * (ankles @ dn_a)),
-                    (k, self.n + 1, s * (ankles @ dn_b)), (k, self.n + 2, -s)], "floor")
+
+        def heights(s):  # d(h * s): the ankles, the tilt and the plane
+            return [(k[..., None], aix, s[..., None] * n), (k, self.n, s * (ankles @ dn_a)),
+                    (k, self.n + 1, s * (ankles @ dn_b)), (k, self.n + 2, -s)]
+
+        s = self.w_floor / o.sigma_floor
+        add(h * s, heights(s), "floor")
         below = np.minimum(h + o.margin, 0.0) if self.contact.any() else np.zeros_like(h)  # no floor yet: no "under"
         s = (below < 0) / o.sigma_floor
-        add(below * s, [(k[..., None], aix, s[..., None] * n), (k, self.n, s * (ankles @ dn_a)),
-                        (k, self.n + 1, s * (ankles @ dn_b)), (k, self.n + 2, -s)])
+        add(below * s, heights(s))
         # The camera: little roll, up near the prior.
         s = 1.0 / o.sigma_roll
         add([n[0] * s], [(0, self.n, dn_a[0] * s), (0, self.n + 1, dn_b[0] * s)])

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .filters import runs
+
 #: BlazePose landmarks that show a swap: shoulders down to the feet (the face points sit too close together).
 LIMBS = tuple(range(11, 33))
 #: Groups relabelled together, and the landmarks each group's decision rests on.
@@ -31,8 +33,7 @@ def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.nd
     the motion it explains."""
     size = _size(px)
     flags = {g: np.zeros(len(px), bool) for g in GROUPS}
-    edges = np.diff(np.concatenate([[0], seen.astype(int), [0]]))
-    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+    for a, b in runs(seen):
         for g, (_, evidence) in GROUPS.items():
             flags[g][a:b] = _viterbi(px[a:b], conf[a:b], size[a:b], mirror, list(evidence), switch)
     return flags

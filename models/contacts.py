@@ -153,8 +153,7 @@ def evaluate(onnx_path: str | Path, data: str, lifter_path: str | Path, windows:
     ankle slower than 0.3 person heights a second), the evidence a network is measured against."""
     from ..inference.contacts import ContactModel
 
-    x_rel = make_set(D.load_clips(data, "test"), windows, frames, FrameLifter(lifter_path, "cpu"), seed)
-    feats, truth = x_rel
+    feats, truth = make_set(D.load_clips(data, "test"), windows, frames, FrameLifter(lifter_path, "cpu"), seed)
     model = ContactModel(onnx_path, "cpu")
     prob = model.session.run(["contact"], {"features": feats})[0]
     speed_cols = 17 * 3 * 2 + np.array([[2 * a, 2 * a + 1] for a in ANKLES])  # the ankles' 2D speeds

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inference.filters import runs
 from ..skeleton import load_skeleton
 
 SK = load_skeleton("h36m17_ext")
@@ -18,12 +19,6 @@ def _foot_points(joints: np.ndarray, side: str) -> np.ndarray:
     idx = [SK.index(n) for n in FEET[side][2:]]
     pts = joints[:, idx]
     return pts[:, np.isfinite(pts).all(axis=(0, 2))]
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of the True runs of a 1-D mask."""
-    edges = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
 def contacts(joints: np.ndarray, fps: float, height: float = 0.05, speed: float = 0.3, min_time: float = 0.1) -> np.ndarray:
@@ -40,7 +35,7 @@ def contacts(joints: np.ndarray, fps: float, height: float = 0.05, speed: float 
         vel[1:] = np.linalg.norm(np.diff(centre[:, :2], axis=0), axis=1) * fps
         vel = np.convolve(vel, np.ones(3) / 3, mode="same")  # a 3-frame window against single-frame noise
         mask = (low - floor < height) & (vel < speed)
-        for a, b in _runs(mask):
+        for a, b in runs(mask):
             if b - a < max(2, int(min_time * fps)):
                 mask[a:b] = False
         out[:, k] = mask
@@ -109,7 +104,7 @@ def pin_weights(contact: np.ndarray, positions: np.ndarray, blend: int = 3, dims
     contact's median height)."""
     t = len(contact)
     weight, slide = np.zeros(t), np.zeros((t, 3))
-    for a, b in _runs(contact):
+    for a, b in runs(contact):
         lo, hi = max(0, a - blend), min(t, b + blend)
         ease = np.ones(hi - lo)
         ease[: a - lo] = np.arange(1, a - lo + 1) / (blend + 1)

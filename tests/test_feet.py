@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from video_mocap.inference import filters
 from video_mocap.retarget import feet
 from video_mocap.skeleton import load_skeleton
 
@@ -18,7 +19,7 @@ def walk(cmu_file):
 def test_contacts_alternate_on_a_walk(walk):
     c = feet.contacts(walk, 50.0)
     for k in range(2):
-        runs = feet._runs(c[:, k])
+        runs = filters.runs(c[:, k])
         assert len(runs) >= 2, "several steps per foot"
     assert 0.3 < c.any(1).mean() <= 1.0
     assert 0.2 < c.mean() < 0.8
