@@ -38,6 +38,7 @@ class Config:
     minutes: float = 0.0  # > 0: a wall-clock budget; ``steps`` is then set from the measured step time
     workers: int = 0  # processes generating batches (0: in the training process); a GPU needs several to be fed
     tumble: float = 0.0  # fraction of training windows turned to any orientation (lying, upside down; data.tumble)
+    init: str = ""  # a checkpoint to start from (same model): continues a run in another session, on a new schedule
     arch: dict = field(default_factory=dict)
 
 
@@ -181,6 +182,15 @@ def budget_steps(cfg: Config, task: Task, net: torch.nn.Module, device: str, str
     return max(cfg.epoch_steps, int(cfg.minutes * 60 / per_step) // cfg.epoch_steps * cfg.epoch_steps)
 
 
+def warm_start(net: torch.nn.Module, cfg: Config) -> None:
+    """Load ``cfg.init``'s weights (fp16 checkpoints included) into ``net``; its architecture must match."""
+    state = torch.load(cfg.init, map_location="cpu", weights_only=False)
+    if state["config"]["model"] != cfg.model or state["config"].get("arch", {}) != cfg.arch:
+        raise ValueError(f"{cfg.init}: a {state['config']['model']} checkpoint with arch {state['config'].get('arch')}, "
+                         f"not {cfg.model} with arch {cfg.arch}")
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["state"].items()})
+
+
 def train(cfg: Config, out: str | Path, device: str | None = None, log=print) -> Path:
     """Train ``cfg.model`` and save the best checkpoint (by validation MPJPE) to ``out/MODEL.pt``."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -193,7 +203,11 @@ def train(cfg: Config, out: str | Path, device: str | None = None, log=print) ->
     task = Task(cfg, D.WindowSampler(train_clips, tumble=cfg.tumble), device)
     val_task = Task(cfg, D.WindowSampler(val_clips if len(val_clips) else train_clips, bones=False, mirror=False), device)
     val_batch = val_task.sampler.batch(max(256, 2048 // task.window), task.window, np.random.default_rng(1234))
-    net = build(cfg.model, **cfg.arch).to(device)
+    net = build(cfg.model, **cfg.arch)
+    if cfg.init:
+        warm_start(net, cfg)
+        log(f"{cfg.model}: started from {cfg.init}")
+    net = net.to(device)
     stream = batches(task, cfg.seed, cfg.workers)
     if cfg.minutes > 0:
         cfg.steps = budget_steps(cfg, task, net, device, stream)

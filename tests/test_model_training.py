@@ -27,6 +27,24 @@ def test_tiny_training_lowers_the_loss(mocap, tmp_path):
     assert hist[-1]["val_mpjpe_mm"] < hist[0]["val_mpjpe_mm"]
 
 
+def test_init_continues_a_run_from_its_checkpoint(mocap, tmp_path):
+    torch.set_num_threads(1)
+    first = Config(model="single", data=mocap, steps=120, epoch_steps=30, batch=128, lr=2e-3, arch=TINY["single"])
+    ckpt = train(first, tmp_path / "a", device="cpu", log=lambda s: None)
+    state = torch.load(ckpt, weights_only=False)
+    state["state"] = {k: v.half() for k, v in state["state"].items()}  # as checkpoints travel back from a GPU
+    torch.save(state, tmp_path / "half.pt")
+    more = Config(model="single", data=mocap, steps=30, epoch_steps=30, batch=128, lr=2e-3, arch=TINY["single"],
+                  init=str(tmp_path / "half.pt"))
+    cont = torch.load(train(more, tmp_path / "b", device="cpu", log=lambda s: None), weights_only=False)
+    fresh = Config(model="single", data=mocap, steps=30, epoch_steps=30, batch=128, lr=2e-3, arch=TINY["single"])
+    scratch = torch.load(train(fresh, tmp_path / "c", device="cpu", log=lambda s: None), weights_only=False)
+    assert cont["history"][0]["val_mpjpe_mm"] < scratch["history"][0]["val_mpjpe_mm"]
+    wrong = Config(model="single", data=mocap, steps=1, arch=dict(d=64, layers=1, heads=4), init=str(ckpt))
+    with pytest.raises(ValueError, match="arch"):
+        train(wrong, tmp_path / "d", device="cpu", log=lambda s: None)
+
+
 @pytest.mark.parametrize("kind", ["single", "mlp", "tcn", "mpm"])
 def test_export_matches_torch(kind, mocap, tmp_path):
     from video_mocap.models.export import export
