@@ -50,6 +50,9 @@ class Mapping:
     properties: dict[str, dict[str, float]] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
     score: float = 0.0
+    confidence: float = 1.0  # a structural mapping's certainty (1 for a preset that fits)
+    unsure: list[str] = field(default_factory=list)  # roles the structure and the names disagree on
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self, rig: Rig) -> dict:
         """A user mapping file (bone names) that :func:`load_mapping` reads back."""
@@ -124,21 +127,54 @@ def resolve(preset: dict, rig: Rig) -> Mapping:
     unmapped = [r for r in wanted if r not in bones]
     consistent = sum(1 for a, b in CHAINS if a in bones and b in bones and _is_ancestor(rig, bones[a], bones[b]))
     score = len(bones) + consistent - 2 * sum(1 for a, b in CHAINS if a in bones and b in bones
-                                               and not _is_ancestor(rig, bones[a], bones[b]))
+                                               and not _is_ancestor(rig, bones[a], bones[b])) + 0.01 * len(spine)
     return Mapping(preset["name"], bones, spine, root, translate, twist, parents, dict(preset.get("properties", {})),
                    unmapped, score)
 
 
+ESSENTIAL = {"hips", "upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R", "thigh.L", "shin.L", "thigh.R", "shin.R"}
+
+
+def _fits(m: Mapping, rig: Rig) -> bool:
+    """A preset fits when it finds every essential role (its score has weighed the parent chains; Rigify's
+    controls are not parented as the body is, its preset says how)."""
+    return ESSENTIAL <= set(m.bones)
+
+
+def from_structure(rig: Rig) -> Mapping:
+    """The roles found from the skeleton's structure (``structure.find_roles``) as a mapping."""
+    from .structure import find_roles
+
+    s = find_roles(rig)
+    wanted = [r for r in roles()["roles"]] + ["toe.L", "toe.R"]
+    return Mapping("structure", s.bones, s.spine, s.root,
+                   twist=s.twist, unmapped=[r for r in wanted if r not in s.bones], score=float(len(s.bones)),
+                   confidence=s.confidence, unsure=s.unsure, notes=s.notes)
+
+
 def detect(rig: Rig) -> tuple[Mapping, list[tuple[str, float]]]:
-    """Score every preset on ``rig`` and return the best mapping with all scores (best first)."""
+    """The preset that fits ``rig`` best, else roles found from its structure (any naming convention);
+    returns the mapping and every preset's score (best first)."""
     results = sorted((resolve(load_preset(n), rig) for n in known_presets()), key=lambda m: -m.score)
-    best = results[0]
-    essential = {"hips", "upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R", "thigh.L", "shin.L", "thigh.R", "shin.R"}
-    if not essential <= set(best.bones):
-        missing = sorted(essential - set(best.bones))
-        raise ValueError(f"this armature does not look humanoid: the best preset ({best.preset}) finds no bone for "
-                         f"{', '.join(missing)}; map the bones yourself (a mapping file) or pick another armature")
-    return best, [(m.preset, m.score) for m in results]
+    best, scores = results[0], [(m.preset, m.score) for m in results]
+    if _fits(best, rig):
+        try:  # the structure fills roles the preset's names miss (LAFAN1's LeftToe), where the two agree
+            found = from_structure(rig)
+        except ValueError:
+            return best, scores
+        if all(found.bones.get(r) == best.bones[r] for r in ESSENTIAL):
+            taken = set(best.bones.values()) | set(best.spine)
+            extra = {r: i for r, i in found.bones.items() if r not in best.bones and i not in taken}
+            best.bones.update(extra)
+            best.unmapped = [r for r in best.unmapped if r not in extra]
+        return best, scores
+    try:
+        return from_structure(rig), scores
+    except ValueError as e:
+        missing = sorted(ESSENTIAL - set(best.bones))
+        raise ValueError(f"this armature does not look humanoid: {e}; and the best preset ({best.preset}) finds no "
+                         f"bone for {', '.join(missing) or 'a consistent chain'}; map the bones yourself (a mapping "
+                         f"file) or pick another armature") from None
 
 
 def load_mapping(data: dict, rig: Rig) -> Mapping:

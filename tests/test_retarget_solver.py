@@ -7,6 +7,8 @@ from video_mocap.retarget.rig import Rig, bone_matrix
 from video_mocap.retarget.rotations import angle_between, axis_angle, from_matrix, normalize, to_matrix
 from video_mocap.retarget.solver import SKELETON, posed_joints, rest_joints, solve
 
+from humanoids import animate, apply  # noqa: E402
+
 RIGS = ("cmu_mb", "game_engine", "mixamo", "default")
 
 
@@ -15,31 +17,6 @@ def rigs():
     from video_mocap.models.assets import load_rig
 
     return {name: load_rig(name) for name in RIGS}
-
-
-def animate(rig, mapping, frames=150, seed=0):
-    """Smooth random rotations (up to 35 deg) on every mapped bone, a walk-like hips path; returns
-    the canonical joints of the posed rig and the hips path."""
-    rng = np.random.default_rng(seed)
-    u = np.linspace(0, 1, frames)
-    local = np.broadcast_to(np.eye(3), (frames, len(rig), 3, 3)).copy()
-    for role, i in mapping.bones.items():
-        amp = np.radians(12 if role == "hips" else 35)
-        angle = amp * np.sin(2 * np.pi * (u * rng.uniform(0.5, 2) + rng.uniform()))
-        local[:, i] = axis_angle(np.broadcast_to(normalize(rng.normal(size=3)), (frames, 3)), angle)
-    path = np.stack([np.linspace(0, 2, frames), 0.3 * np.sin(6 * u), 0.05 * np.sin(20 * u)], 1)
-    loc = np.zeros((frames, len(rig), 3))
-    hips = mapping.bones["hips"]
-    loc[:, hips] = (rig.rest[hips].T @ path.T).T
-    heads, tails, rots = rig.fk(local, loc)
-    return posed_joints(rig, mapping, heads, tails, rots), path
-
-
-def apply(track, rig):
-    loc = np.zeros((len(track.quaternions), len(rig), 3))
-    for i, l in track.locations.items():
-        loc[:, i] = l
-    return rig.fk(to_matrix(track.quaternions.astype(np.float64)), loc)
 
 
 def test_bone_matrix_matches_blender_conventions():
