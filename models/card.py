@@ -63,6 +63,8 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
         description = description.split(" Stage I:")[0] + (" No stage I (masked pre-training) in this run; training is "
                                                             "stage II alone: lifting (sequence + middle frame losses) through "
                                                             "detector drops and limb occlusions, and 3D completion with limb tube masks.")
+    init = (f"\n  Continued from the weights of `{Path(cfg['init']).name}` (an earlier run, see the note below) on a "
+            f"new schedule.") if cfg.get("init") else ""
     card = f"""# {name}.onnx: model card
 
 {description}
@@ -80,7 +82,7 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
   drift, sticky outliers, hip/keypoint offsets, dropped joints with confidence 0); normalised by the
   person's box around the hips (`inference/normalize.py`).
 - **Training**: `{train_command}` ({cfg['steps']} steps, batch {cfg['batch']} frames, AdamW lr {cfg['lr']},
-  cosine schedule, seed {cfg['seed']}); {minutes:.0f} min on {trained_on}. Best validation epoch kept.
+  cosine schedule, seed {cfg['seed']}{', tumble ' + str(cfg['tumble']) if cfg.get('tumble') else ''}); {minutes:.0f} min on {trained_on}. Best validation epoch kept.{init}
 - **Evaluation**: `python -m video_mocap.models evaluate models/weights/{name}.onnx` (held-out test subjects, one fixed
   camera per clip, camera/noise seed 2024, {result['frames']} frames at 50 fps; full per-clip table in
   `{name}.eval.json`).
