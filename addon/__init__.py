@@ -2,9 +2,9 @@
 ``retarget/blender_io.py`` that imports ``bpy``."""
 import bpy
 
-from . import operators, panels, preferences, properties
+from . import mapping, operators, panels, preferences, properties
 
-_classes = (preferences.VideoMocapPreferences, properties.VideoMocapSettings, *operators.CLASSES, *panels.CLASSES)
+_classes = (preferences.VideoMocapPreferences, properties.VideoMocapRole, properties.VideoMocapSettings, *operators.CLASSES, *mapping.CLASSES, *panels.CLASSES)
 
 
 def register() -> None:

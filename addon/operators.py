@@ -1,4 +1,4 @@
-"""Operators: Capture from video (modal, off the UI thread), Retarget motion file / folder.
+"""Operators: Capture from video (modal, off the UI thread), Retarget motion file / folder / armature.
 
 Every operator also runs synchronously through ``bpy.ops`` from a script or in background mode
 (``execute``). Nothing in the scene changes until the work has succeeded; a failure or a cancel
@@ -159,7 +159,7 @@ class VIDEO_MOCAP_OT_cancel(bpy.types.Operator):
 
 
 class VIDEO_MOCAP_OT_retarget_file(bpy.types.Operator):
-    """Retarget an npz or BVH motion file onto the armature as a new action"""
+    """Retarget an npz, BVH or FBX motion file onto the armature as a new action"""
 
     bl_idname = "video_mocap.retarget_file"
     bl_label = "Retarget Motion File"
@@ -181,7 +181,7 @@ class VIDEO_MOCAP_OT_retarget_file(bpy.types.Operator):
 
 
 class VIDEO_MOCAP_OT_retarget_folder(bpy.types.Operator):
-    """Retarget every npz and BVH file of a folder onto the armature, one action per clip"""
+    """Retarget every npz, BVH and FBX file of a folder onto the armature, one action per clip"""
 
     bl_idname = "video_mocap.retarget_folder"
     bl_label = "Retarget Folder"
@@ -201,6 +201,27 @@ class VIDEO_MOCAP_OT_retarget_folder(bpy.types.Operator):
         s.status = f"{len(reports) - len(failed)} clips retargeted, {len(failed)} failed (details in the console)"
         self.report({"WARNING" if failed else "INFO"}, s.status)
         return {"FINISHED"} if len(failed) < len(reports) else {"CANCELLED"}
+
+
+class VIDEO_MOCAP_OT_retarget_armature(bpy.types.Operator):
+    """Retarget the source armature's action (e.g. an imported FBX) onto the target armature as a new action"""
+
+    bl_idname = "video_mocap.retarget_armature"
+    bl_label = "Retarget from Armature"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        s = _settings(context)
+        obj = _target(context)
+
+        def work():
+            if s.source_armature is None:
+                raise ValueError("choose the animated source armature (the Source field)")
+            if obj is None:
+                raise ValueError("choose an armature to animate (the Armature field, or select one)")
+            return blender_io.retarget_armature(s.source_armature, obj, **_retarget_options(s))
+
+        return _outcome(self, s, work)
 
 
 class VIDEO_MOCAP_OT_complete_limbs(bpy.types.Operator):
@@ -225,4 +246,5 @@ class VIDEO_MOCAP_OT_complete_limbs(bpy.types.Operator):
         return _outcome(self, s, work)
 
 
-CLASSES = (VIDEO_MOCAP_OT_capture, VIDEO_MOCAP_OT_complete_limbs, VIDEO_MOCAP_OT_cancel, VIDEO_MOCAP_OT_retarget_file, VIDEO_MOCAP_OT_retarget_folder)
+CLASSES = (VIDEO_MOCAP_OT_capture, VIDEO_MOCAP_OT_complete_limbs, VIDEO_MOCAP_OT_cancel, VIDEO_MOCAP_OT_retarget_file,
+           VIDEO_MOCAP_OT_retarget_folder, VIDEO_MOCAP_OT_retarget_armature)

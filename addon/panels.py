@@ -1,4 +1,5 @@
-"""The sidebar tab (3D viewport, N panel, "Mocap"): Capture from video, Retarget motion file."""
+"""The sidebar tab (3D viewport, N panel, "Mocap"): Capture from video, Complete limbs, Retarget (file, folder,
+armature), Bone mapping."""
 import bpy
 
 
@@ -52,7 +53,7 @@ class VIDEO_MOCAP_PT_capture(_Panel, bpy.types.Panel):
 
 
 class VIDEO_MOCAP_PT_retarget(_Panel, bpy.types.Panel):
-    bl_label = "Retarget Motion File"
+    bl_label = "Retarget Motion"
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
@@ -63,6 +64,36 @@ class VIDEO_MOCAP_PT_retarget(_Panel, bpy.types.Panel):
         col.separator()
         col.prop(s, "motion_folder")
         col.operator("video_mocap.retarget_folder", icon="FILE_FOLDER")
+        col.separator()
+        col.prop(s, "source_armature")
+        col.operator("video_mocap.retarget_armature", icon="OUTLINER_OB_ARMATURE")
+
+
+class VIDEO_MOCAP_PT_mapping(_Panel, bpy.types.Panel):
+    bl_label = "Bone Mapping"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.video_mocap
+        obj = s.armature or context.object
+        col = self.layout.column()
+        if obj is None or obj.type != "ARMATURE":
+            col.label(text="Select an armature (or set the Target)", icon="INFO")
+            return
+        col.operator("video_mocap.mapping_detect", icon="BONE_DATA")
+        if s.mapping_armature != obj.name or not len(s.mapping):
+            return
+        col.label(text=s.mapping_info, icon="INFO")
+        grid = col.grid_flow(columns=1, align=True)
+        for row in s.mapping:
+            line = grid.row(align=True)
+            line.label(text=row.role, icon="ERROR" if row.unsure else "BLANK1")
+            line.prop_search(row, "bone", obj.data, "bones", text="")
+        col.prop(s, "mapping_path")
+        row = col.row(align=True)
+        row.operator("video_mocap.mapping_save", icon="FILE_TICK")
+        row.operator("video_mocap.mapping_load", icon="FILEBROWSER")
+        col.operator("video_mocap.mapping_clear", icon="X")
 
 
 class VIDEO_MOCAP_PT_complete(_Panel, bpy.types.Panel):
@@ -82,4 +113,4 @@ class VIDEO_MOCAP_PT_complete(_Panel, bpy.types.Panel):
         col.operator("video_mocap.complete_limbs", icon="MOD_ARMATURE")
 
 
-CLASSES = (VIDEO_MOCAP_PT_capture, VIDEO_MOCAP_PT_complete, VIDEO_MOCAP_PT_retarget)
+CLASSES = (VIDEO_MOCAP_PT_capture, VIDEO_MOCAP_PT_complete, VIDEO_MOCAP_PT_retarget, VIDEO_MOCAP_PT_mapping)

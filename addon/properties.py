@@ -35,6 +35,14 @@ ROOT_MODES = [("hips", "On the hips", "All body translation on the hips bone"),
               ("none", "None", "No translation")]
 
 
+class VideoMocapRole(bpy.types.PropertyGroup):
+    """One row of the bone mapping panel: a body role and the bone that plays it."""
+
+    role: bpy.props.StringProperty(name="Role")
+    bone: bpy.props.StringProperty(name="Bone", description="The armature's bone for this role (empty: none)")
+    unsure: bpy.props.BoolProperty(default=False, description="The structure and the bone names disagree here")
+
+
 class VideoMocapSettings(bpy.types.PropertyGroup):
     video: bpy.props.StringProperty(name="Video", subtype="FILE_PATH", description="The footage to capture")
     frame_start: bpy.props.IntProperty(name="First Frame", default=0, min=0, description="First video frame to use")
@@ -62,8 +70,17 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
                                      description="Feet in contact stay where they landed, by IK on the rig's own legs")
     load_reference: bpy.props.BoolProperty(name="Video as Reference", default=True,
                                            description="Load the clip as a movie clip for comparison")
-    motion_file: bpy.props.StringProperty(name="Motion File", subtype="FILE_PATH", description="An npz or BVH file")
-    motion_folder: bpy.props.StringProperty(name="Folder", subtype="DIR_PATH", description="Every npz and BVH file in it")
+    motion_file: bpy.props.StringProperty(name="Motion File", subtype="FILE_PATH", description="An npz, BVH or FBX file")
+    motion_folder: bpy.props.StringProperty(name="Folder", subtype="DIR_PATH", description="Every npz, BVH and FBX file in it")
+    source_armature: bpy.props.PointerProperty(name="Source", type=bpy.types.Object, poll=_armature_poll,
+                                               description="An animated armature (an imported FBX or BVH) whose action "
+                                                           "goes onto the target")
+    mapping: bpy.props.CollectionProperty(type=VideoMocapRole)
+    mapping_armature: bpy.props.StringProperty(default="", description="The armature the mapping rows belong to")
+    mapping_info: bpy.props.StringProperty(default="")
+    mapping_base: bpy.props.StringProperty(default="", description="The detected mapping (JSON) the rows edit")
+    mapping_path: bpy.props.StringProperty(name="Mapping File", subtype="FILE_PATH",
+                                           description="A mapping (JSON) to export to or load from")
     limbs: bpy.props.EnumProperty(name="Limbs", options={"ENUM_FLAG"}, items=[
         ("l_arm", "Left Arm", ""), ("r_arm", "Right Arm", ""), ("l_leg", "Left Leg", ""), ("r_leg", "Right Leg", "")],
         description="Limbs to rebuild (none chosen: the ones without animation)")

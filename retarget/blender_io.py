@@ -27,16 +27,24 @@ from .solver import Track, solve
 LAYERED = bpy.app.version >= (4, 4, 0)
 
 
+def axes(obj: bpy.types.Object) -> np.ndarray:
+    """The rotation (3x3) from the object's own axes to the scene's: an imported FBX armature is often Y-up
+    inside, turned upright by its object rotation."""
+    return np.array(obj.matrix_world.to_quaternion().to_matrix(), np.float64)
+
+
 def read_rig(obj: bpy.types.Object) -> Rig:
-    """Rest data of an armature object (armature space)."""
+    """Rest data of an armature object, in armature units but turned to the scene's axes (Z up), so the
+    solver's up is the scene's whatever axes the armature has inside. Local rotations do not depend on it."""
     if obj is None or obj.type != "ARMATURE":
         raise ValueError(f"{getattr(obj, 'name', 'nothing')!r} is not an armature: select the rig to animate")
     bones = obj.data.bones
     names = [b.name for b in bones]
     parents = np.array([names.index(b.parent.name) if b.parent else -1 for b in bones])
-    heads = np.array([b.head_local[:] for b in bones], np.float64)
-    tails = np.array([b.tail_local[:] for b in bones], np.float64)
-    rest = np.array([[row[:3] for row in b.matrix_local.to_3x3()] for b in bones], np.float64)
+    turn = axes(obj)
+    heads = np.array([b.head_local[:] for b in bones], np.float64) @ turn.T
+    tails = np.array([b.tail_local[:] for b in bones], np.float64) @ turn.T
+    rest = turn @ np.array([[row[:3] for row in b.matrix_local.to_3x3()] for b in bones], np.float64)
     return Rig(names, parents, heads, tails, rest)
 
 
@@ -63,13 +71,40 @@ def create_armature(rig: Rig, name: str = "Mocap Rig", collection=None) -> bpy.t
     return obj
 
 
-def mapping_for(rig: Rig, preset: str = "auto", mapping_file: str | None = None) -> tuple[Mapping, list]:
-    """The bone mapping: a saved mapping file, a named preset, or auto-detection (with all scores)."""
+MAPPING_KEY = "video_mocap_mapping"  # an armature's own mapping (JSON), saved with the .blend by the mapping panel
+
+
+def mapping_for(rig: Rig, preset: str = "auto", mapping_file: str | None = None, stored: str | None = None
+                ) -> tuple[Mapping, list]:
+    """The bone mapping: a mapping file, else the armature's stored mapping (``stored``, JSON) when the preset
+    is "auto", else a named preset, or auto-detection (with all scores)."""
     if mapping_file:
-        return load_mapping(json.loads(Path(mapping_file).read_text()), rig), []
+        path = Path(mapping_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"no mapping file at {path}")
+        return load_mapping(json.loads(path.read_text()), rig), []
+    if stored and preset == "auto":
+        return load_mapping(json.loads(stored), rig), []
     if preset == "auto":
         return detect(rig)
     return resolve(load_preset(preset), rig), []
+
+
+def armature_mapping(obj: bpy.types.Object, preset: str = "auto", mapping_file: str | None = None
+                     ) -> tuple[Rig, Mapping]:
+    """An armature's rig and its mapping (see :func:`mapping_for`; its stored mapping is used when there is one)."""
+    rig = read_rig(obj)
+    mapping, _ = mapping_for(rig, preset, mapping_file, obj.get(MAPPING_KEY))
+    return rig, mapping
+
+
+def store_mapping(obj: bpy.types.Object, data: dict | None) -> None:
+    """Save a mapping (``Mapping.to_json`` layout) on the armature, checked against its bones; None removes it."""
+    if data is None:
+        obj.pop(MAPPING_KEY, None)
+        return
+    load_mapping(data, read_rig(obj))  # raises, naming the bones the armature lacks
+    obj[MAPPING_KEY] = json.dumps(data)
 
 
 def _channelbag(action: bpy.types.Action, slot):
@@ -226,8 +261,7 @@ def retarget_motion(motion: Motion, obj: bpy.types.Object, name: str | None = No
     t0 = time.perf_counter()
     clip = name or Path(str(motion.meta.get("source", "motion"))).stem
     report = Report(clip, obj.name if obj else "none")
-    rig = read_rig(obj)
-    mapping, _ = mapping_for(rig, preset, mapping_file)
+    rig, mapping = armature_mapping(obj, preset, mapping_file)
     pos, conf, has_root = prepare(motion)
     if has_root:
         contact = motion.contacts if motion.contacts is not None else feet.contacts(pos, motion.fps)  # the capture's own
@@ -255,18 +289,114 @@ def retarget_motion(motion: Motion, obj: bpy.types.Object, name: str | None = No
     return report
 
 
+def motion_from_armature(obj: bpy.types.Object, action: bpy.types.Action | None = None, frames: range | None = None,
+                         preset: str = "auto", mapping_file: str | None = None) -> Motion:
+    """The motion of an animated armature (an imported FBX or BVH, another rig) as canonical joints in the
+    scene (metres, Z up), sampled at every frame of ``action`` (default: its active action) with
+    constraints and drivers evaluated. The armature's pose and action are left as they were."""
+    from ..skeleton import load_skeleton
+    from .solver import SKELETON
+
+    rig, mapping = armature_mapping(obj, preset, mapping_file)
+    anim = obj.animation_data
+    before = anim.action if anim else None
+    slot = anim.action_slot if anim and LAYERED else None
+    action = action or before
+    if action is None:
+        raise ValueError(f"{obj.name} has no action: give it one (import the file with its animation) or pick another armature")
+    if frames is None:
+        lo, hi = (int(round(v)) for v in action.frame_range)
+        frames = range(lo, hi + 1)
+    try:
+        if action is not before:
+            anim = anim or obj.animation_data_create()
+            anim.action = action
+            if LAYERED and anim.action_slot is None and len(action.slots):
+                anim.action_slot = action.slots[0]
+        joints = sample_joints(obj, rig, mapping, frames)
+    finally:
+        if obj.animation_data and obj.animation_data.action is not before:
+            obj.animation_data.action = before
+            if LAYERED and slot is not None:
+                obj.animation_data.action_slot = slot
+    m = obj.matrix_world
+    size = float(np.mean(m.to_scale()[:]))  # armature units -> scene units
+    joints = joints * size + np.array(m.translation[:])
+    conf = np.isfinite(joints).all(-1).astype(np.float32)
+    root = joints[:, SKELETON.index("pelvis")].copy()
+    scene = bpy.context.scene
+    return Motion(joints=np.where(conf[..., None] > 0, joints - root[:, None], np.nan), confidence=conf,
+                  fps=scene.render.fps / scene.render.fps_base, skeleton=load_skeleton("h36m17_ext"), root=root,
+                  meta={"source": f"{obj.name}:{action.name}", "armature_mapping": mapping.preset})
+
+
+def retarget_armature(source: bpy.types.Object, target: bpy.types.Object, action: bpy.types.Action | None = None,
+                      source_mapping: str | None = None, **options) -> Report:
+    """Retarget a source armature's action (e.g. an imported FBX) onto ``target`` as a new action, through
+    the same solver, feet and root options as :func:`retarget_motion`. Example, in Blender's Python console::
+
+        from bl_ext.user_default.video_mocap.retarget import blender_io
+        print(blender_io.retarget_armature(D.objects["Armature"], C.object))
+    """
+    if source is target:
+        raise ValueError("the source and the target are the same armature: pick the animated one as the source")
+    motion = motion_from_armature(source, action, mapping_file=source_mapping)
+    name = options.pop("name", None) or (action or source.animation_data.action).name
+    return retarget_motion(motion, target, name=name, **options)
+
+
 def load_motion_file(path: str | Path) -> Motion:
-    """A motion from a Video Mocap npz or a BVH file."""
+    """A motion from a Video Mocap npz, a BVH file, or an FBX file (imported with Blender's importer, its
+    armature's action sampled, the import removed again)."""
     from .bvh import read as read_bvh
 
     path = Path(path)
     if path.suffix.lower() == ".bvh":
         return read_bvh(path)
+    if path.suffix.lower() == ".fbx":
+        actions = set(bpy.data.actions)
+        made, source = import_fbx(path)
+        try:
+            return motion_from_armature(source)
+        finally:
+            remove_imported(made, actions)
     return Motion.load(path)
 
 
+def import_fbx(path: str | Path) -> tuple[list[bpy.types.Object], bpy.types.Object]:
+    """Import an FBX file with Blender's importer; returns every object it made and its animated armature."""
+    before = set(bpy.data.objects)
+    actions = set(bpy.data.actions)
+    try:
+        bpy.ops.import_scene.fbx(filepath=str(path))
+    except RuntimeError as e:
+        raise ValueError(f"{path}: Blender's FBX importer failed: {str(e).strip()}") from None
+    made = [o for o in bpy.data.objects if o not in before]
+    rigs = [o for o in made if o.type == "ARMATURE" and o.animation_data and o.animation_data.action]
+    if not rigs:
+        remove_imported(made, actions)
+        raise ValueError(f"{path}: no animated armature in this FBX file")
+    return made, rigs[0]
+
+
+def remove_imported(objects: list, actions_before: set) -> None:
+    """Delete what an import made (objects, their armature/mesh data, its actions), leaving the scene as it was."""
+    data = [o.data for o in objects if o.data is not None]
+    for o in objects:
+        bpy.data.objects.remove(o, do_unlink=True)
+    stores = {bpy.types.Armature: bpy.data.armatures, bpy.types.Mesh: bpy.data.meshes,
+              bpy.types.Camera: bpy.data.cameras, bpy.types.Light: bpy.data.lights}
+    for d in data:
+        store = next((v for k, v in stores.items() if isinstance(d, k)), None)
+        if store is not None and d.users == 0:
+            store.remove(d)
+    for a in [a for a in bpy.data.actions if a not in actions_before]:  # the import's own (fake-user) actions
+        bpy.data.actions.remove(a)
+
+
 def retarget_files(paths, armatures, **options) -> list[Report]:
-    """Batch: every motion file (npz or BVH; a folder means every such file in it) onto every armature.
+    """Batch: every motion file (npz, BVH or FBX; a folder means every such file in it) onto every armature.
+    An FBX file is imported with Blender's importer, its armature's action retargeted, and the import removed.
 
     A clip that fails is reported and skipped; the others go on. ``options`` are those of
     :func:`retarget_motion`. Example, in Blender's Python console::
@@ -277,7 +407,7 @@ def retarget_files(paths, armatures, **options) -> list[Report]:
     files: list[Path] = []
     for p in [paths] if isinstance(paths, (str, Path)) else paths:
         p = Path(p)
-        files += sorted(q for q in p.iterdir() if q.suffix.lower() in (".npz", ".bvh")) if p.is_dir() else [p]
+        files += sorted(q for q in p.iterdir() if q.suffix.lower() in (".npz", ".bvh", ".fbx")) if p.is_dir() else [p]
     armatures = [armatures] if isinstance(armatures, bpy.types.Object) else list(armatures)
     reports = []
     for f in files:
@@ -374,7 +504,7 @@ def static_limbs(obj: bpy.types.Object, mapping: Mapping) -> list[str]:
 
 
 def sample_joints(obj: bpy.types.Object, rig: Rig, mapping: Mapping, frames: range) -> np.ndarray:
-    """Canonical joints (T, 23, 3) of the armature as it is posed at each frame (armature space)."""
+    """Canonical joints (T, 23, 3) of the armature as it is posed at each frame (armature units, scene axes)."""
     from .solver import posed_joints
 
     scene = bpy.context.scene
@@ -390,7 +520,8 @@ def sample_joints(obj: bpy.types.Object, rig: Rig, mapping: Mapping, frames: ran
                 rots[t, i] = np.array(pb.matrix.to_3x3())
     finally:
         scene.frame_set(current)
-    return posed_joints(rig, mapping, heads, tails, rots)
+    turn = axes(obj)  # the scene's axes, as read_rig
+    return posed_joints(rig, mapping, heads @ turn.T, tails @ turn.T, turn @ rots)
 
 
 def complete_action(obj: bpy.types.Object, limbs: list[str] | None = None, frames: range | None = None,
@@ -399,8 +530,7 @@ def complete_action(obj: bpy.types.Object, limbs: list[str] | None = None, frame
     the active one whose limb bones are re-keyed). Returns the action and the limbs rebuilt."""
     from .complete import complete_limbs
 
-    rig = read_rig(obj)
-    mapping, _ = detect(rig)
+    rig, mapping = armature_mapping(obj)
     action = obj.animation_data.action if obj.animation_data else None
     if action is None:
         raise ValueError(f"{obj.name} has no action to complete")

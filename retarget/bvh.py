@@ -19,7 +19,7 @@ from ..skeleton import load_skeleton
 from .presets import detect, load_preset, resolve
 from .rig import Rig
 from .rotations import axis_angle, to_euler
-from .solver import posed_joints, solve
+from .solver import posed_joints, rest_joints, solve
 
 SK = load_skeleton("h36m17_ext")
 _AXES = {"X": [1.0, 0, 0], "Y": [0, 1.0, 0], "Z": [0, 0, 1.0]}
@@ -67,26 +67,38 @@ class BVH:
 
 
 def parse(path: str | os.PathLike) -> BVH:
+    """The hierarchy, channels (any count and rotation order) and frames of a BVH file; errors name the line."""
     try:
-        tokens = Path(path).read_text(errors="replace").split()
+        text = Path(path).read_text(errors="replace")
     except OSError as e:
         raise BVHError(f"{path}: cannot read ({e.strerror})") from None
-    it = iter(enumerate(tokens))
+    tokens = [(n, tok) for n, line in enumerate(text.splitlines(), 1) for tok in line.split()]
+    it = iter(range(len(tokens)))
     names, parents, offsets, channels, ends = [], [], [], [], {}
     stack: list[int] = []
+    k = 0
+
+    def take() -> str:
+        nonlocal k
+        k = next(it)
+        return tokens[k][1]
+
     try:
-        k, tok = next(it)
-        if tok != "HIERARCHY":
+        if take() != "HIERARCHY":
             raise BVHError(f"{path}: not a BVH file (no HIERARCHY)")
         pending_end = False
-        for k, tok in it:
+        while (tok := take()) != "MOTION":
             if tok in ("ROOT", "JOINT"):
-                names.append(next(it)[1])
+                line = tokens[k][0]
+                parts = [take()]
+                while k + 1 < len(tokens) and tokens[k + 1][0] == line:  # a name with spaces ("Bip01 L Thigh")
+                    parts.append(take())
+                names.append(" ".join(parts))
                 parents.append(stack[-1] if stack else -1)
                 channels.append([])
                 offsets.append(np.zeros(3))
             elif tok == "End":
-                next(it)
+                take()
                 pending_end = True
             elif tok == "{":
                 stack.append(-2 if pending_end else len(names) - 1)
@@ -94,29 +106,50 @@ def parse(path: str | os.PathLike) -> BVH:
                 stack.pop()
                 pending_end = False
             elif tok == "OFFSET":
-                v = np.array([float(next(it)[1]) for _ in range(3)])
+                v = np.array([float(take()) for _ in range(3)])
                 if pending_end:
                     ends[[s for s in stack if s >= 0][-1]] = v
                 else:
                     offsets[-1] = v
             elif tok == "CHANNELS":
-                channels[-1] = [next(it)[1] for _ in range(int(next(it)[1]))]
-            elif tok == "MOTION":
-                break
-        stack = [s for s in stack if s >= 0]
-        next(it)  # Frames:
-        frames = int(next(it)[1])
-        next(it), next(it)  # Frame Time:
-        frame_time = float(next(it)[1])
+                count = int(take())
+                channels[-1] = [take() for _ in range(count)]
+                bad = [c for c in channels[-1] if c[:1].upper() not in "XYZ" or c[1:].lower() not in ("position", "rotation")]
+                if bad:
+                    raise ValueError(f"unknown channel {bad[0]!r}")
+            else:
+                raise ValueError(f"unexpected {tok!r}")
+        take()  # Frames:
+        frames = int(take())
+        take(), take()  # Frame Time:
+        frame_time = float(take())
         width = sum(len(c) for c in channels)
-        values = np.array(tokens[k + 6 : k + 6 + frames * width], float)
-    except (StopIteration, ValueError, IndexError) as e:
-        raise BVHError(f"{path}: malformed BVH near token {k} ({e})") from None
+        first = k + 1
+        rows = tokens[first:first + frames * width]
+        try:
+            values = np.array([t for _, t in rows], float)
+        except ValueError:
+            k = first + next(i for i, (_, t) in enumerate(rows) if not _is_number(t))
+            raise ValueError("not a number") from None
+    except StopIteration:
+        raise BVHError(f"{path}: ends early (line {tokens[-1][0] if tokens else 1}): an unfinished hierarchy or "
+                       f"no MOTION section") from None
+    except (ValueError, IndexError) as e:
+        raise BVHError(f"{path}: line {tokens[k][0]}: malformed BVH near {tokens[k][1]!r} ({e})") from None
     if not names or frames <= 0 or values.size != frames * width:
-        raise BVHError(f"{path}: expected {frames} frames of {width} channels, found {values.size} values")
+        line = tokens[first][0] if first < len(tokens) else tokens[-1][0]
+        raise BVHError(f"{path}: expected {frames} frames of {width} channels from line {line}, found {values.size} values")
     if frame_time <= 0:
         raise BVHError(f"{path}: frame time must be positive, got {frame_time}")
     return BVH(names, parents, np.array(offsets), channels, ends, frame_time, values.reshape(frames, width))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _guess_unit(bvh: BVH, rig: Rig, mapping) -> float:
@@ -144,15 +177,21 @@ def _rest_rig(bvh: BVH, to_blender: np.ndarray) -> tuple[Rig, Callable]:
     return Rig.from_bones(bones), tail
 
 
-def read(path: str | os.PathLike, up: str = "y") -> Motion:
-    """A humanoid BVH as a canonical motion (h36m17_ext, Blender frame, metres, root = pelvis)."""
+def read(path: str | os.PathLike, up: str = "auto") -> Motion:
+    """A humanoid BVH (any naming convention) as a canonical motion (h36m17_ext, Blender frame, metres, root =
+    pelvis). ``up``: the file's up axis, 'y' (most files), 'z', or 'auto' (the one that stands the body up)."""
     bvh = parse(path)
-    to_blender = FRAMES["y_up"] if up == "y" else np.eye(3)
-    rig, _ = _rest_rig(bvh, to_blender)
-    try:
-        mapping, _ = detect(rig)
-    except ValueError as e:
-        raise BVHError(f"{path}: {e}") from None
+    for axis in ("y", "z") if up == "auto" else (up,):
+        to_blender = FRAMES["y_up"] if axis == "y" else np.eye(3)
+        rig, _ = _rest_rig(bvh, to_blender)
+        try:
+            mapping, _ = detect(rig)
+        except ValueError as e:
+            raise BVHError(f"{path}: {e}") from None
+        rest = rest_joints(rig, mapping)
+        body = rest[SK.index("head_top")] - rest[SK.index("pelvis")]
+        if body[2] > 0.7 * np.linalg.norm(body):
+            break
     unit = _guess_unit(bvh, rig, mapping)
     # Work in metres from here on, so the rig's derived points (nose, heels) are in metres too.
     is_pos = np.array([ch[1:].lower() == "position" for chans in bvh.channels for ch in chans])
@@ -172,7 +211,7 @@ def read(path: str | os.PathLike, up: str = "y") -> Motion:
     root = joints[:, SK.index("pelvis")].copy()
     return Motion(joints=np.where(conf[..., None] > 0, joints - root[:, None], np.nan), confidence=conf,
                   fps=1.0 / bvh.frame_time, skeleton=SK, root=root,
-                  meta={"source": str(path), "bvh_skeleton": mapping.preset, "bvh_unit_m": unit})
+                  meta={"source": str(path), "bvh_skeleton": mapping.preset, "bvh_unit_m": unit, "bvh_up": axis})
 
 
 # -- writing ----------------------------------------------------------------------------------------

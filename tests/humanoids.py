@@ -6,6 +6,8 @@ with {L}/{Left}/{l}/{left} exist on both sides; points and roles ending in ``.X`
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from video_mocap.retarget.rig import Rig
@@ -224,3 +226,54 @@ def segment_errors(out: np.ndarray, joints: np.ndarray, role_names) -> np.ndarra
         a, b = (SKELETON.index(n) for n in roles()["roles"][role]["aim"])
         return p[:, b] - p[:, a]
     return np.concatenate([angle_between(seg(out, r), seg(joints, r)) for r in role_names])
+
+
+def write_bvh(rig: Rig, path, frames: int = 40, up: str = "y", unit: float = 1.0, order: str = "ZXY",
+              bend: float = 30.0, broken_line: int | None = None) -> np.ndarray:
+    """A BVH file of ``rig`` (the way other tools write one: its own names, rest = zero rotations) that
+    walks forward and bends every joint a little; ``unit`` metres per file unit, ``up`` 'y' or 'z'.
+    Returns the root path (T, 3, metres, Blender axes). ``broken_line`` corrupts that line."""
+    to_file = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], float) if up == "y" else np.eye(3)  # Blender -> file
+    kids = {i: [k for k in range(len(rig)) if rig.parents[k] == i] for i in range(-1, len(rig))}
+    lines = ["HIERARCHY"]
+
+    def emit(i: int, depth: int) -> None:
+        pad = "  " * depth
+        off = rig.heads[i] - rig.heads[rig.parents[i]] if rig.parents[i] >= 0 else np.zeros(3)  # root: in its channels
+        lines.append(f"{pad}{'ROOT' if rig.parents[i] < 0 else 'JOINT'} {rig.names[i]}")
+        lines.append(pad + "{")
+        lines.append(f"{pad}  OFFSET " + " ".join(f"{v:.6f}" for v in to_file @ off / unit))
+        rot = " ".join(f"{a}rotation" for a in order)
+        lines.append(f"{pad}  CHANNELS {'6 Xposition Yposition Zposition ' if rig.parents[i] < 0 else '3 '}{rot}")
+        for k in kids[i]:
+            emit(k, depth + 1)
+        if not kids[i]:
+            lines.extend([f"{pad}  End Site", pad + "  {", f"{pad}    OFFSET " +
+                          " ".join(f"{v:.6f}" for v in to_file @ (rig.tails[i] - rig.heads[i]) / unit), pad + "  }"])
+        lines.append(pad + "}")
+
+    for r in kids[-1]:
+        emit(r, 0)
+    u = np.linspace(0, 1, frames)
+    path_m = np.stack([0.3 * np.sin(2 * np.pi * u), -1.5 * u, 0.02 * np.sin(8 * np.pi * u)], 1)
+    lines += ["MOTION", f"Frames: {frames}", "Frame Time: 0.033333"]
+    order_ix = {i: k for k, i in enumerate(sum(([r] + _descendants(r, kids) for r in kids[-1]), []))}
+    joints = sorted(order_ix, key=order_ix.get)
+    for t in range(frames):
+        row = []
+        for i in joints:
+            if rig.parents[i] < 0:
+                row += list(to_file @ (rig.heads[i] + path_m[t]) / unit)
+            row += [bend * np.sin(2 * np.pi * u[t] + i), 0.5 * bend * np.sin(2 * np.pi * u[t] + 2 * i), 0.0]
+        lines.append(" ".join(f"{v:.5f}" for v in row))
+    if broken_line is not None:
+        lines[broken_line - 1] = lines[broken_line - 1].replace("OFFSET", "OFSET 1x")
+    Path(path).write_text("\n".join(lines) + "\n")
+    return path_m
+
+
+def _descendants(i: int, kids: dict) -> list[int]:
+    out = []
+    for k in kids[i]:
+        out += [k] + _descendants(k, kids)
+    return out

@@ -88,3 +88,36 @@ def test_retarget_file_operator(scene, tmp_path, clip):
     s.armature, s.motion_file = rig, str(tmp_path / "take.npz")
     assert bpy.ops.video_mocap.retarget_file() == {"FINISHED"}
     assert rig.animation_data.action.name == "take"
+
+
+def test_mapping_panel_and_retarget_from_armature(scene, cmu_file, tmp_path):
+    """Show the detected mapping of an unnamed rig, fix a role, save it on the armature and to a file, clear,
+    load it back; then retarget an animated armature onto it."""
+    from humanoids import build
+    from mocap_fixture import cmu_walk
+
+    rig, truth = build("unity", unnamed=True, shuffle=2)
+    target = blender_io.create_armature(rig, "Unnamed")
+    s = scene.video_mocap
+    s.armature = target
+    assert bpy.ops.video_mocap.mapping_detect() == {"FINISHED"}
+    rows = {r.role: r.bone for r in s.mapping}
+    assert rows["thigh.L"] == truth["thigh.L"] and rows["hand.R"] == truth["hand.R"]
+    assert s.mapping_info.startswith("structure, confidence 1.00")
+    next(r for r in s.mapping if r.role == "toe.L").bone = ""  # the user unmaps a role
+    s.mapping_path = str(tmp_path / "unnamed.json")
+    assert bpy.ops.video_mocap.mapping_save() == {"FINISHED"}
+    assert blender_io.MAPPING_KEY in target and (tmp_path / "unnamed.json").is_file()
+    assert "stored on the armature" in s.mapping_info and not {r.role: r.bone for r in s.mapping}["toe.L"]
+    assert bpy.ops.video_mocap.mapping_clear() == {"FINISHED"} and blender_io.MAPPING_KEY not in target
+    assert bpy.ops.video_mocap.mapping_load() == {"FINISHED"} and blender_io.MAPPING_KEY in target
+
+    before = set(bpy.data.actions.keys())
+    with pytest.raises(RuntimeError, match="choose the animated source"):
+        bpy.ops.video_mocap.retarget_armature()
+    assert set(bpy.data.actions.keys()) == before
+    source = _mixamo()
+    blender_io.retarget_motion(cmu_walk(cmu_file, 40), source, name="walk")
+    s.source_armature = source
+    assert bpy.ops.video_mocap.retarget_armature() == {"FINISHED"}
+    assert target.animation_data.action.name.startswith("walk") and "structure" not in s.status
