@@ -21,7 +21,7 @@ def _settings(context):
 def _options(s) -> CaptureOptions:
     return CaptureOptions(lifter=s.lifter, device=s.device, complete=s.complete, threshold=s.threshold, smooth=s.smooth,
                           fov=s.fov, start=s.frame_start, stop=s.frame_stop or None, fix_swaps=s.fix_swaps,
-                          solve=s.solve)
+                          solve=s.solve, person="auto" if s.person < 0 else str(s.person))
 
 
 def _retarget_options(s) -> dict:
@@ -147,6 +147,48 @@ class VIDEO_MOCAP_OT_capture(bpy.types.Operator):
         return _outcome(self, s, lambda: apply_capture(context, self._job.result.motion, s.video))
 
 
+PEOPLE_IMAGE = "Video Mocap People"
+
+
+class VIDEO_MOCAP_OT_find_people(bpy.types.Operator):
+    """Find everyone on the first frame and show them boxed and numbered: choose whom to capture by number"""
+
+    bl_idname = "video_mocap.find_people"
+    bl_label = "Find People"
+
+    @classmethod
+    def poll(cls, context):
+        return bool(_settings(context).video)
+
+    def execute(self, context):
+        import numpy as np
+
+        from ..inference.person import describe, draw_people, find_people
+
+        s = _settings(context)
+
+        def work():
+            rgb, dets = find_people(bpy.path.abspath(s.video), s.frame_start, s.device)
+            picture = draw_people(rgb, dets)
+            h, w = picture.shape[:2]
+            image = bpy.data.images.get(PEOPLE_IMAGE) or bpy.data.images.new(PEOPLE_IMAGE, w, h)
+            if tuple(image.size) != (w, h):
+                image.scale(w, h)
+            rgba = np.concatenate([picture[::-1] / 255.0, np.ones((h, w, 1))], axis=2).astype(np.float32)
+            image.pixels.foreach_set(rgba.ravel())
+            image.update()
+            try:  # the panel shows it as a large icon (no previews without a UI)
+                image.preview_ensure().reload()
+            except (AttributeError, RuntimeError):
+                pass
+            if s.person >= len(dets):
+                s.person = -1
+            s.people_info = f"{len(dets)} found: " + (describe(dets) or "nobody on this frame")
+            return s.people_info
+
+        return _outcome(self, s, work)
+
+
 class VIDEO_MOCAP_OT_cancel(bpy.types.Operator):
     """Stop the running capture"""
 
@@ -246,5 +288,5 @@ class VIDEO_MOCAP_OT_complete_limbs(bpy.types.Operator):
         return _outcome(self, s, work)
 
 
-CLASSES = (VIDEO_MOCAP_OT_capture, VIDEO_MOCAP_OT_complete_limbs, VIDEO_MOCAP_OT_cancel, VIDEO_MOCAP_OT_retarget_file,
+CLASSES = (VIDEO_MOCAP_OT_capture, VIDEO_MOCAP_OT_find_people, VIDEO_MOCAP_OT_complete_limbs, VIDEO_MOCAP_OT_cancel, VIDEO_MOCAP_OT_retarget_file,
            VIDEO_MOCAP_OT_retarget_folder, VIDEO_MOCAP_OT_retarget_armature)

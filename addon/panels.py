@@ -19,6 +19,14 @@ class VIDEO_MOCAP_PT_capture(_Panel, bpy.types.Panel):
         row = col.row(align=True)
         row.prop(s, "frame_start")
         row.prop(s, "frame_stop")
+        row = col.row(align=True)
+        row.operator("video_mocap.find_people", icon="COMMUNITY")
+        row.prop(s, "person")
+        image = bpy.data.images.get("Video Mocap People")
+        if s.people_info:
+            col.label(text=s.people_info, icon="INFO")
+            if image is not None and image.preview is not None:
+                col.template_icon(icon_value=image.preview.icon_id, scale=8.0)
         col.prop(s, "lifter")
         col.prop(s, "device")
         row = col.row(align=True)

@@ -47,6 +47,10 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
     video: bpy.props.StringProperty(name="Video", subtype="FILE_PATH", description="The footage to capture")
     frame_start: bpy.props.IntProperty(name="First Frame", default=0, min=0, description="First video frame to use")
     frame_stop: bpy.props.IntProperty(name="Last Frame", default=0, min=0, description="Video frame to stop before (0: the end)")
+    person: bpy.props.IntProperty(name="Person", default=-1, min=-1,
+                                  description="Whom to capture: the number Find People shows on the first frame "
+                                              "(-1: automatic, the largest and most central person)")
+    people_info: bpy.props.StringProperty(default="")
     lifter: bpy.props.EnumProperty(name="Lifter", items=LIFTERS, default="single")
     device: bpy.props.EnumProperty(name="Device", items=_device_items)
     complete: bpy.props.BoolProperty(name="Fill Occluded Joints", default=True,

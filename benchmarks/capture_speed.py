@@ -36,7 +36,8 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=300)
     p.add_argument("--device", default="auto")
     a = p.parse_args()
-    from video_mocap.inference.detector import BlazePose, Tracker
+    from video_mocap.inference.detector import BlazePose
+    from video_mocap.inference.person import Tracker
     from video_mocap.inference.lifters import FrameLifter, WindowLifter
     from video_mocap.inference.pipeline import CaptureOptions, capture
     from video_mocap.inference.video import frames

@@ -54,7 +54,8 @@ def _capture(args: argparse.Namespace) -> int:
         return 1
     opts = CaptureOptions(lifter=args.lifter, device=args.device, complete=not args.no_complete, threshold=args.threshold,
                           smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
-                          fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones, solve=not args.no_solve)
+                          fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones, solve=not args.no_solve,
+                          person=args.person)
     result = capture(args.video, opts, _Progress(args.quiet))
     m = result.motion
     written = [m.save(out, overwrite=args.force)]
@@ -78,10 +79,28 @@ def _capture(args: argparse.Namespace) -> int:
           + (f", {meta['camera']['height_m']:.2f} m above the floor; feet in contact on {meta['contact_frames']['left']} (left) / "
              f"{meta['contact_frames']['right']} (right) frames, solve {meta['solve_ms_per_frame']} ms/frame" if meta.get("solved") else "")
           + "".join(f"; {g} left/right swaps undone on {n} frames" for g, n in meta.get("swapped_frames", {}).items() if n))
+    who = meta["person"]
+    print(f"captured {who['choice']}" + (f" (box {who['box']} on frame {who['frame']})" if who["box"] else "")
+          + f": {who['lost_frames']} frames without them (left unseen), found again {who['refound']} times"
+          + (f", another person taken out of the crop on {who['other_person_rejected']} frames" if who["other_person_rejected"] else ""))
     if meta["joints_never_seen"]:
         print(f"never seen, guessed by the lifter throughout: {', '.join(meta['joints_never_seen'])} "
               "(out of frame or hidden; the keys exist but are not measured)")
     print("wrote " + ", ".join(map(str, written)))
+    return 0
+
+
+def _people(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .person import describe, draw_people, find_people
+
+    rgb, dets = find_people(args.video, args.start, args.device)
+    print(f"{len(dets)} {'person' if len(dets) == 1 else 'people'} on frame {args.start} (numbered left to right; "
+          f"capture one with --person N): {describe(dets) or 'none'}")
+    if args.image:
+        cv2.imwrite(args.image, cv2.cvtColor(draw_people(rgb, dets), cv2.COLOR_RGB2BGR))
+        print(f"wrote {args.image}")
     return 0
 
 
@@ -91,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="validate a motion file and summarise it")
     info.add_argument("motion", help="a .npz motion file")
     info.set_defaults(run=_info)
+    ppl = sub.add_parser("people", help="list (and draw) the people on a frame, numbered as --person counts them")
+    ppl.add_argument("video")
+    ppl.add_argument("--start", type=int, default=0, help="the frame (the capture's start frame)")
+    ppl.add_argument("--image", help="write the frame with every person boxed and numbered to this image file")
+    ppl.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ppl.set_defaults(run=_people)
     cap = sub.add_parser("capture", help="video in, motion out")
     cap.add_argument("video")
     cap.add_argument("-o", "--output", required=True, help="motion .npz to write")
@@ -111,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--smooth", type=float, default=0.5, help="smoothing strength 0..1")
     cap.add_argument("--fov", type=float, default=60.0, help="field of view across the long side of the frame, degrees")
     cap.add_argument("--focal", type=float, help="focal length in pixels (overrides --fov)")
+    cap.add_argument("--person", default="auto",
+                     help="whom to capture: an index into the people found on the start frame (numbered left to "
+                          "right; a wrong index lists who was found), a pixel 'x,y' on the person, or a box "
+                          "'x0,y0,x1,y1' around them (default: the largest, most central person)")
     cap.add_argument("--start", type=int, default=0, help="first frame")
     cap.add_argument("--stop", type=int, help="frame to stop before")
     cap.add_argument("--bvh", help="also write a BVH file")

@@ -73,7 +73,7 @@ def roi_from_points(centre: np.ndarray, scale_point: np.ndarray, scale: float = 
     return Roi(float(centre[0]), float(centre[1]), float(2 * np.hypot(*d) * scale), float(angle))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lo, hi = np.maximum(a[:2], b[:, :2]), np.minimum(a[2:], b[:, 2:])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
     area = lambda x: np.prod(x[..., 2:] - x[..., :2], axis=-1)  # noqa: E731
@@ -137,7 +137,7 @@ class BlazePose:
         for i in range(len(sc)):
             if used[i]:
                 continue
-            group = np.flatnonzero(~used & (_iou(boxes[i], boxes) > 0.3))
+            group = np.flatnonzero(~used & (iou(boxes[i], boxes) > 0.3))
             used[group] = True
             wgt = sc[group][:, None]
             box = (boxes[group] * wgt).sum(0) / wgt.sum()
@@ -159,7 +159,7 @@ class BlazePose:
         found.sort(key=lambda d: -d.score)
         kept: list[Detection] = []
         for d in found:
-            if not kept or _iou(d.box, np.array([k.box for k in kept])).max() <= 0.3:
+            if not kept or iou(d.box, np.array([k.box for k in kept])).max() <= 0.3:
                 kept.append(d)
         return kept
 
@@ -201,46 +201,3 @@ def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = 7
     weight = np.where(ok, weight, 0.0)
     out[inside] += weight[:, None] * (refined - out[inside])
     return out
-
-
-def main_person(dets: list[Detection], size: tuple[int, int], near: Roi | None = None) -> Detection | None:
-    """The detection to follow: nearest the last crop when tracking was lost, else the largest and most central."""
-    if not dets:
-        return None
-    w, h = size
-    if near is not None:
-        dist = [np.hypot(*(d.keypoints[0] - [near.cx, near.cy])) for d in dets]
-        if min(dist) < near.size * 0.75:
-            return dets[int(np.argmin(dist))]
-
-    def rank(d: Detection) -> float:
-        area = np.prod(d.box[2:] - d.box[:2]) / (w * h)
-        off = np.hypot(*((d.box[:2] + d.box[2:]) / 2 - [w / 2, h / 2])) / np.hypot(w, h)
-        return d.score * np.sqrt(max(area, 1e-6)) * (1 - off)
-
-    return max(dets, key=rank)
-
-
-class Tracker:
-    """Frame-to-frame tracking: detect when lost, otherwise follow the crop from the last landmarks."""
-
-    def __init__(self, model: BlazePose, min_presence: float = 0.5):
-        self.model, self.min_presence = model, min_presence
-        self.roi: Roi | None = None
-        self.last: Roi | None = None
-        self.detections = 0
-
-    def __call__(self, rgb: np.ndarray) -> Pose | None:
-        if self.roi is None:
-            self.detections += 1
-            dets = self.model.detect(rgb) or self.model.detect_tiled(rgb)
-            det = main_person(dets, (rgb.shape[1], rgb.shape[0]), self.last)
-            if det is None:
-                return None
-            self.roi = roi_from_points(det.keypoints[0], det.keypoints[1])
-        pose = self.model.landmarks(rgb, self.roi)
-        if pose.score < self.min_presence:
-            self.last, self.roi = self.roi, None
-            return None
-        self.roi = self.last = pose.roi
-        return pose

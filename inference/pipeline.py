@@ -27,9 +27,10 @@ from . import filters
 from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
 from .contacts import ANKLES, ContactModel, contact_floor, pin_planted, planted_feet
-from .detector import BlazePose, Tracker
+from .detector import BlazePose
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
+from .person import PersonChoice, Tracker
 from .solve import SolveOptions, solve
 from .swaps import find_swaps, unswap
 from .video import VideoError, frames, open_video
@@ -67,6 +68,7 @@ class CaptureOptions:
     constant_bones: bool = True  # one set of bone lengths for the whole clip (left = right); the solve always keeps one
     pin_feet: bool = True  # without the solve: planted feet do not slide (the body moves against their sliding)
     solve: bool = True  # the clip-level solve: 2D, lifter, bones, contacts, floor and camera together
+    person: str = "auto"  # whom to capture: "auto", an index on the start frame, "x,y" or "x0,y0,x1,y1" (see .person)
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -136,11 +138,12 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     if opts.lifter not in LIFTERS:
         raise ValueError(f"unknown lifter {opts.lifter!r}; choose one of {', '.join(LIFTERS)}")
     progress = progress or (lambda *a: None)
+    choice = PersonChoice.parse(opts.person)  # a malformed choice fails before any work
     cap, info = open_video(video)
     cap.release()
     context = ContextLifter(weight_path("context"), opts.device) if opts.lifter == "context" else None
     model = BlazePose(opts.device, features=context is not None)
-    tracker = Tracker(model)
+    tracker = Tracker(model, choice, start_frame=opts.start)
     context_rel: dict[int, np.ndarray] = {}
     context_s = 0.0
     mapping = load_map("blazepose33", "h36m17_ext")
@@ -264,7 +267,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     K = np.array([[f, 0, centre[0]], [0, f, centre[1]], [0, 0, 1]], np.float32)
     meta = {"source": str(video), "lifter": opts.lifter, "provider": model.provider, "options": asdict(opts),
             "tracking_fps": round(track_fps, 1), "camera_pitch_deg": round(pitch(rotation), 1), "lift_ms_per_frame": round(lift_ms, 3),
-            "detector_runs": tracker.detections, "frames_without_person": int((~seen).sum()),
+            "detector_runs": tracker.detections, "frames_without_person": int((~seen).sum()), "person": tracker.summary(),
             "swapped_frames": {g: int(f.sum()) for g, f in swapped.items()} if swapped else {},
             "bone_lengths_m": {n: round(float(v), 4) for n, v in zip(body.names, lengths)} if lengths is not None else {},
             "unseen_stretches": [[a, b] for a, b in long_gaps],

@@ -121,3 +121,20 @@ def test_mapping_panel_and_retarget_from_armature(scene, cmu_file, tmp_path):
     s.source_armature = source
     assert bpy.ops.video_mocap.retarget_armature() == {"FINISHED"}
     assert target.animation_data.action.name.startswith("walk") and "structure" not in s.status
+
+
+def test_find_people_and_capture_the_chosen_one(scene, tmp_path):
+    from pathlib import Path
+
+    clip = Path(__file__).parent / "data" / "cross_behind.mp4"
+    s = scene.video_mocap
+    s.video, s.device, s.lifter, s.frame_stop, s.load_reference = str(clip), "cpu", "single", 20, False
+    assert bpy.ops.video_mocap.find_people() == {"FINISHED"}
+    assert s.people_info.startswith("2 found: 0: x") and tuple(bpy.data.images["Video Mocap People"].size) == (480, 270)
+    s.person = 5
+    with pytest.raises(RuntimeError, match="--person 5 asked for, but 2 people found"):
+        bpy.ops.video_mocap.capture()
+    assert "cross_behind rig" not in bpy.data.objects, "nothing made on failure"
+    s.person = 1
+    assert bpy.ops.video_mocap.capture() == {"FINISHED"}
+    assert bpy.data.objects["cross_behind rig"].animation_data.action.name == "cross_behind"

@@ -7,7 +7,8 @@ import pytest
 
 from video_mocap.inference import pipeline
 from video_mocap.inference.cli import main
-from video_mocap.inference.detector import BlazePose, Tracker, anchors, roi_from_points
+from video_mocap.inference.detector import BlazePose, anchors, roi_from_points
+from video_mocap.inference.person import Tracker
 from video_mocap.inference.camera import camera_to_world, pitch, place_in_camera
 from video_mocap.inference.pipeline import CaptureError, CaptureOptions, capture, fill_gaps
 from video_mocap.inference.video import VideoError
@@ -37,8 +38,10 @@ def test_tracking_follows_the_person(clip):
     assert [p is None for p in poses[12:15]] == [True] * 3, "nobody in the black frames"
     found = [p for p in poses if p is not None]
     assert len(found) == 27 and min(p.score for p in found) > 0.9
-    # Detector only on the first frame and after each loss; the rest is tracking.
-    assert tracker.detections <= 1 + 3 + 1
+    # Detector on the first frame, on each frame without the person (3) and the one that finds them again,
+    # and at most once more (a check while the first crop settles); the rest is tracking.
+    assert tracker.detections <= 1 + 3 + 1 + 1
+    assert tracker.lost_frames == 3 and tracker.refound == 1 and tracker.rejected == 0
     # Tracked frames, once the crop has settled (the first crop comes from the detection box, the next from
     # landmarks, and the heatmap refinement fades in as the crop tightens).
     hips = np.array([p.landmarks[23:25].mean(0) for p in poses[2:12]])

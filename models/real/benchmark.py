@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ...inference import filters
-from ...inference.detector import BlazePose, Tracker
+from ...inference.detector import BlazePose
+from ...inference.person import Tracker
 from ...inference.pipeline import CaptureOptions, capture
 from ...inference.swaps import LIMBS
 from ...inference.video import frames

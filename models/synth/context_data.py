@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 
 from ...inference.context import LEVELS, crop_coords
-from ...inference.detector import BlazePose, main_person, roi_from_points
+from ...inference.detector import BlazePose, roi_from_points
+from ...inference.person import main_person
 from ...motion import Motion
 from ...retarget import blender_io
 from ...skeleton import load_map, load_skeleton
