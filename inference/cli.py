@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 
 import numpy as np
 
@@ -104,6 +106,44 @@ def _people(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .batch import Outputs, retarget_onto, run_batch, table
+    from .pipeline import CaptureOptions
+
+    opts = CaptureOptions(lifter=args.lifter, device=args.device, smooth=args.smooth, fov=args.fov, person=args.person,
+                          solve=not args.no_solve)
+    outputs = Outputs(bvh=args.bvh, preview=args.preview, blend=args.blend, force=args.force)
+    executor, client = None, None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            print("error: --scheduler needs Dask: pip install 'video_mocap[dask]' (dask distributed)", file=sys.stderr)
+            return 1
+        client = Client(args.scheduler)
+        executor = client.get_executor()
+    t0 = time.perf_counter()
+
+    def progress(done, total, r):
+        if not args.quiet:
+            bar = "#" * int(30 * done / max(total, 1))
+            print(f"\rbatch     [{bar:30s}] {done}/{total} clips  last: {Path(r.video).name} {r.status}",
+                  end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+    try:
+        results = run_batch(args.inputs, args.output, opts, outputs, args.workers, executor, progress)
+    finally:
+        if client is not None:
+            client.close()
+    print(table(results))
+    print(f"wall {time.perf_counter() - t0:.1f} s; summary in {Path(args.output) / 'batch.json'}")
+    if args.rig:
+        print(f"wrote {retarget_onto(results, args.rig, Path(args.output) / 'batch.blend', args.force)}")
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m video_mocap", description="Video Mocap: footage to animation.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -148,6 +188,26 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--force", action="store_true", help="replace existing output files")
     cap.add_argument("-q", "--quiet", action="store_true")
     cap.set_defaults(run=_capture)
+    bat = sub.add_parser("batch", help="capture many videos: worker processes or a Dask cluster, resumable")
+    bat.add_argument("inputs", nargs="+", help="video files, folders of videos, or .txt files listing videos")
+    bat.add_argument("-o", "--output", required=True, help="folder for the outputs (NAME.npz, ...) and batch.json")
+    bat.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 2),
+                     help="worker processes on this machine (default: half the cores)")
+    bat.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786): run the clips on its workers")
+    bat.add_argument("--lifter", choices=["single", "mpm", "context"], default="single")
+    bat.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    bat.add_argument("--person", default="auto", help="as for capture (applies to every clip)")
+    bat.add_argument("--no-solve", action="store_true")
+    bat.add_argument("--smooth", type=float, default=0.5)
+    bat.add_argument("--fov", type=float, default=60.0)
+    bat.add_argument("--bvh", action="store_true", help="also write NAME.bvh")
+    bat.add_argument("--preview", action="store_true", help="also write NAME_preview.mp4")
+    bat.add_argument("--blend", action="store_true", help="also write NAME.blend per clip (needs bpy)")
+    bat.add_argument("--rig", help="FILE.blend[:ARMATURE]: also one batch.blend with one action per clip on that "
+                                   "armature (the file itself is not changed; needs bpy)")
+    bat.add_argument("--force", action="store_true", help="redo clips whose outputs exist")
+    bat.add_argument("-q", "--quiet", action="store_true")
+    bat.set_defaults(run=_batch)
     return p
 
 

@@ -74,31 +74,33 @@ def body_box(det: Detection) -> np.ndarray:
     return np.array([hip[0] - 0.45 * r, hip[1] - r, hip[0] + 0.45 * r, hip[1] + r])
 
 
-def distinct(dets: list[Detection]) -> list[Detection]:
-    """One detection per body, best score first: a weaker one is dropped when its hips are where a stronger
-    one's are, or its face box overlaps a stronger one's (a phantom between two people close together)."""
+def distinct(dets: list[Detection], prefer: list[Detection] | None = None) -> list[Detection]:
+    """One detection per body. Best first (a ``prefer``red one, e.g. the whole frame's view of a large body
+    that a tile may cut, wins unless another is clearly more confident), a detection is dropped when its hips
+    are where a kept one's are or its face box overlaps a kept one's; then a detection whose body spans two
+    kept people's hips is dropped too (the whole-frame detector's merge of two people close together)."""
+    prefer = prefer or []
+    ranked = sorted(prefer + dets, key=lambda d: -(d.score + 0.05 * any(d is p for p in prefer)))
     kept: list[Detection] = []
-    for d in sorted(dets, key=lambda d: -d.score):
+    for d in ranked:
         r = np.hypot(*(d.keypoints[1] - d.keypoints[0]))
         if all(np.hypot(*(d.keypoints[0] - k.keypoints[0])) > 0.4 * r and iou(d.box, k.box[None])[0] < 0.05
                for k in kept):
             kept.append(d)
-    return kept
+
+    def spans_two(d: Detection) -> bool:
+        b = body_box(d)
+        inside = [k for k in kept if k is not d and k.score > d.score and (b[:2] <= k.keypoints[0]).all()
+                  and (k.keypoints[0] <= b[2:]).all()]
+        return len(inside) >= 2
+
+    return [d for d in kept if not spans_two(d)]
 
 
 def people(model: BlazePose, rgb: np.ndarray) -> list[Detection]:
-    """Everyone the detector finds on a frame (whole frame and tiles; one detection per body), left to right."""
-    return sorted(distinct(model.detect(rgb) + model.detect_tiled(rgb)), key=lambda d: d.keypoints[0][0])
-
-
-def find_people(video: str, frame: int = 0, device: str = "auto") -> tuple[np.ndarray, list[Detection]]:
-    """The RGB start frame of a video and everyone on it, numbered as ``--person`` counts them."""
-    from .video import frames
-
-    rgb = next((img for _, _, img in frames(video, frame, frame + 1)), None)
-    if rgb is None:
-        raise PersonError(f"{video} has no frame {frame}")
-    return rgb, people(BlazePose(device), rgb)
+    """Everyone the detector finds on a frame, left to right: the whole frame's detections and the tiles' (for
+    people too small for the whole frame; a tile may cut a large body, so the whole frame's view is preferred)."""
+    return sorted(distinct(model.detect_tiled(rgb), model.detect(rgb)), key=lambda d: d.keypoints[0][0])
 
 
 def detect_around(model: BlazePose, rgb: np.ndarray, centre: np.ndarray, side: float) -> list[Detection]:
@@ -312,7 +314,7 @@ class Tracker:
         expected = self.body.centre + self.velocity * min(1 + self.lost_run, 10)
         # The whole frame, and a closer look where the person should be (a small or half-hidden body the
         # whole-frame detector misses).
-        dets = distinct(self.model.detect(rgb) + detect_around(self.model, rgb, expected, 6 * self.body.torso))
+        dets = distinct(detect_around(self.model, rgb, expected, 6 * self.body.torso), self.model.detect(rgb))
         self.crowded = len(dets) > 1
         current = _Body.of_pose(pose, hsv) if pose is not None else None
         keep = self._match(current.look) if current is not None else 0.0

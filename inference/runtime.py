@@ -4,6 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda")
+_threads = 0  # onnxruntime threads per session when a caller does not say (0: onnxruntime's default)
+
+
+def set_threads(n: int) -> None:
+    """Threads for every session made from now on in this process (batch workers share the cores)."""
+    global _threads
+    _threads = max(0, int(n))
 
 
 def available_providers() -> list[str]:
@@ -30,8 +37,8 @@ def session(path: str | Path, device: str = "auto", threads: int = 0):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = threads
+    if threads or _threads:
+        opts.intra_op_num_threads = threads or _threads
     opts.log_severity_level = 3
     return ort.InferenceSession(str(path), opts, providers=providers_for(device))
 

@@ -95,3 +95,18 @@ def test_capture_records_the_choice_and_refuses_a_missing_person(tmp_path):
     assert who["choice"] == "person 1" and who["box"][0] > 240, who  # numbered left to right: the right one
     with pytest.raises(PersonError, match="--person 2 asked for, but 2 people found on frame 0"):
         capture(CLIP, CaptureOptions(lifter="single", device="cpu", person="2", stop=5))
+
+
+def test_one_detection_per_body():
+    from video_mocap.inference.person import distinct
+
+    a, b = _det(150), _det(300)
+    merged = _det(225, r=180)  # the whole-frame detector's view of a and b close together
+    merged.score = 0.7
+    assert distinct([a, b], [merged]) == [a, b], "a detection spanning two people is a merge"
+    whole, tile = _det(150), _det(152, r=120)  # one big body: the tile cut it
+    assert distinct([tile], [whole]) == [whole], "the whole frame's view of a large body is kept"
+    tile.score = 0.93
+    assert distinct([tile], [whole]) == [whole], "a tile wins only when clearly more confident ..."
+    tile.score = 0.99
+    assert distinct([tile], [whole]) == [tile], "... as here"
