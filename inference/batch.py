@@ -90,7 +90,8 @@ def run_clip(video: str, out_dir: str, opts: CaptureOptions, outputs: Outputs, t
     video_p, out_p = Path(video), Path(out_dir)
     paths = outputs.paths(video_p, out_p)
     try:
-        runtime.set_threads(threads)
+        if threads:
+            runtime.set_threads(threads)
         result = capture(video_p, opts)
         m = result.motion
         written = [m.save(paths["motion"], overwrite=outputs.force)]

@@ -58,6 +58,10 @@ def _capture(args: argparse.Namespace) -> int:
                           smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
                           fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones, solve=not args.no_solve,
                           person=args.person)
+    if args.threads is not None:
+        from . import runtime
+
+        runtime.set_threads(args.threads)
     result = capture(args.video, opts, _Progress(args.quiet))
     m = result.motion
     written = [m.save(out, overwrite=args.force)]
@@ -185,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--bvh", help="also write a BVH file")
     cap.add_argument("--preview", help="also write a preview video (frames + 2D keypoints beside the 3D skeleton)")
     cap.add_argument("--blend", help="also write a .blend: a rig with the action and the clip as reference (needs bpy)")
+    cap.add_argument("--threads", type=int,
+                     help="onnxruntime threads per network (default 1: fastest here; 0: all cores)")
     cap.add_argument("--force", action="store_true", help="replace existing output files")
     cap.add_argument("-q", "--quiet", action="store_true")
     cap.set_defaults(run=_capture)

@@ -201,6 +201,23 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @dataclass
+class _Picture:
+    """A frame's colours for the clothes checks: HSV at 1/``step`` of the size (every ``step``-th pixel)."""
+
+    hsv: np.ndarray
+    step: int
+
+    @classmethod
+    def of(cls, rgb: np.ndarray, torso: float | None) -> "_Picture":
+        step = int(np.clip((torso or 0) // 20, 1, 4))  # about 20 px of torso left: histograms as telling, cheaper
+        return cls(cv2.cvtColor(np.ascontiguousarray(rgb[::step, ::step]), cv2.COLOR_RGB2HSV), step)
+
+    def look(self, shoulders: np.ndarray, hips: np.ndarray, knees: np.ndarray | None = None) -> np.ndarray:
+        k = self.step
+        return appearance(self.hsv, shoulders / k, hips / k, None if knees is None else knees / k)
+
+
+@dataclass
 class _Body:
     """Where a body is: centre (mid-hips), torso length (px), clothes."""
 
@@ -209,15 +226,15 @@ class _Body:
     look: np.ndarray
 
     @classmethod
-    def of_pose(cls, pose: Pose, hsv: np.ndarray) -> "_Body":
+    def of_pose(cls, pose: Pose, pic: _Picture) -> "_Body":
         lm = pose.landmarks
         s, h, k = lm[list(SHOULDERS)].mean(0), lm[list(HIPS)].mean(0), lm[list(KNEES)].mean(0)
-        return cls(h, float(np.hypot(*(s - h))), appearance(hsv, s, h, k))
+        return cls(h, float(np.hypot(*(s - h))), pic.look(s, h, k))
 
     @classmethod
-    def of_detection(cls, det: Detection, hsv: np.ndarray) -> "_Body":
+    def of_detection(cls, det: Detection, pic: _Picture) -> "_Body":
         hip, shoulder = det.keypoints[0], det.keypoints[2]  # BlazePose detector: mid-hip, ..., mid-shoulder
-        return cls(hip, float(np.hypot(*(shoulder - hip))), appearance(hsv, shoulder, hip))
+        return cls(hip, float(np.hypot(*(shoulder - hip))), pic.look(shoulder, hip))
 
 
 @dataclass
@@ -241,6 +258,7 @@ class Tracker:
 
     def __post_init__(self):
         self.body: _Body | None = None
+        self.anchor: np.ndarray | None = None
         self.velocity = np.zeros(2)
         self.steps: list[np.ndarray] = []
         self.frame = -1
@@ -250,14 +268,17 @@ class Tracker:
 
     def __call__(self, rgb: np.ndarray) -> Pose | None:
         self.frame += 1
-        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+        pic = _Picture.of(rgb, self.body.torso if self.body is not None else None)
         if self.body is None:
-            return self._start(rgb, hsv)
-        pose = self._follow(rgb, hsv) if self.roi is not None else None
-        jumped = pose is not None and self._jumped(pose, hsv)
-        if pose is None or jumped or self._match(pose, hsv) < self.min_match or \
+            return self._start(rgb, pic)
+        pose = self._follow(rgb) if self.roi is not None else None
+        now = _Body.of_pose(pose, pic) if pose is not None else None
+        jumped = now is not None and self._jumped(now)
+        if now is None or jumped or self._match(now.look) < self.min_match or \
                 (self.crowded and self.since_check >= self.check_every):
-            pose = self._search(rgb, hsv, pose, self.sure_match if jumped else self.min_match)
+            found = self._search(rgb, pic, pose, now, self.sure_match if jumped else self.min_match)
+            if found is not pose:
+                pose, now = found, (_Body.of_pose(found, pic) if found is not None else None)
         if pose is None:
             self.lost_frames += 1
             self.lost_run += 1
@@ -266,11 +287,11 @@ class Tracker:
         if self.lost_run:
             self.refound += 1
             self.lost_run = 0
-        self._accept(pose, hsv)
+        self._accept(pose, now)
         return pose
 
     # -- steps --------------------------------------------------------------------------------
-    def _start(self, rgb: np.ndarray, hsv: np.ndarray) -> Pose | None:
+    def _start(self, rgb: np.ndarray, pic: _Picture) -> Pose | None:
         self.detections += 1
         dets = people(self.model, rgb)
         self.crowded = len(dets) > 1
@@ -282,29 +303,28 @@ class Tracker:
         if pose.score < self.min_presence:
             self.lost_frames += 1
             return None
-        self.body = _Body.of_pose(pose, hsv)
+        self.body = _Body.of_pose(pose, pic)
         self.anchor = self.body.look.copy()
-        self._accept(pose, hsv)
+        self._accept(pose, self.body)
         return pose
 
-    def _follow(self, rgb: np.ndarray, hsv: np.ndarray) -> Pose | None:
+    def _follow(self, rgb: np.ndarray) -> Pose | None:
         pose = self.model.landmarks(rgb, self.roi)
         return pose if pose.score >= self.min_presence else None
 
-    def _jumped(self, pose: Pose, hsv: np.ndarray) -> bool:
+    def _jumped(self, now: _Body) -> bool:
         """Did the crop slide onto someone else? A jump away from where the body should be, or a size change
         no movement makes in one frame (then only clothes that match well keep it)."""
-        now = _Body.of_pose(pose, hsv)
         jump = np.hypot(*(now.centre - self.body.centre - self.velocity)) / max(self.body.torso, 1.0)
         grow = now.torso / max(self.body.torso, 1.0)
         return jump > 0.5 or not 0.75 < grow < 1.33
 
-    def _match(self, pose_or_look, hsv: np.ndarray | None = None) -> float:
+    def _match(self, look: np.ndarray) -> float:
         """How well clothes match the chosen person's: half the first look, half the recent ones."""
-        look = _Body.of_pose(pose_or_look, hsv).look if hsv is not None else pose_or_look
         return similarity(look, 0.5 * (self.anchor + self.body.look))
 
-    def _search(self, rgb: np.ndarray, hsv: np.ndarray, pose: Pose | None, bar: float) -> Pose | None:
+    def _search(self, rgb: np.ndarray, pic: _Picture, pose: Pose | None, current: _Body | None, bar: float
+                ) -> Pose | None:
         """Look at everyone the detector finds: keep the crop's body if its clothes still match and nobody
         else matches better; else move to the body that matches the chosen person (by clothes, and by place
         unless they have been lost a while); else nobody."""
@@ -316,11 +336,10 @@ class Tracker:
         # whole-frame detector misses).
         dets = distinct(detect_around(self.model, rgb, expected, 6 * self.body.torso), self.model.detect(rgb))
         self.crowded = len(dets) > 1
-        current = _Body.of_pose(pose, hsv) if pose is not None else None
         keep = self._match(current.look) if current is not None else 0.0
         best, best_match = None, max(self.min_match, keep + 0.05)
         for d in dets:
-            cand = _Body.of_detection(d, hsv)
+            cand = _Body.of_detection(d, pic)
             if current is not None and np.hypot(*(cand.centre - current.centre)) < 0.5 * max(current.torso, 1.0):
                 continue  # the body already in the crop
             match = self._match(cand.look)
@@ -329,14 +348,13 @@ class Tracker:
         if best is None:
             return pose if keep >= bar else None
         found = self.model.landmarks(rgb, roi_from_points(best.keypoints[0], best.keypoints[1]))
-        if found.score < self.min_presence or self._match(found, hsv) < self.min_match:
+        if found.score < self.min_presence or self._match(_Body.of_pose(found, pic).look) < self.min_match:
             return pose if keep >= bar else None
         if pose is not None:
             self.rejected += 1
         return found
 
-    def _accept(self, pose: Pose, hsv: np.ndarray) -> None:
-        now = _Body.of_pose(pose, hsv)
+    def _accept(self, pose: Pose, now: _Body) -> None:
         if self.lost_run == 0 and self.frame > 0:
             self.steps.append(now.centre - self.body.centre)
             self.steps = self.steps[-9:]

@@ -1,6 +1,8 @@
 """Video input: frames streamed one at a time (memory stays bounded), phone rotation applied, clear errors."""
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -44,20 +46,48 @@ def open_video(path: str | Path) -> tuple[cv2.VideoCapture, VideoInfo]:
     return cap, VideoInfo(path, float(fps), max(frames, 1), frame.shape[1], frame.shape[0])
 
 
-def frames(path: str | Path, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+def frames(path: str | Path, start: int = 0, stop: int | None = None, prefetch: int = 4
+           ) -> Iterator[tuple[int, float, np.ndarray]]:
     """(index, time in seconds, RGB frame) for frames ``start:stop``; the time comes from the container,
-    so variable-frame-rate footage keeps its real timing."""
+    so variable-frame-rate footage keeps its real timing. Decoding and the colour conversion run in their
+    own thread, ``prefetch`` frames ahead, while the caller works on the current frame."""
     cap, info = open_video(path)
+    items: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+    halt = threading.Event()
+
+    def put(item) -> None:
+        while not halt.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read() -> None:
+        try:
+            if start:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            i = start
+            while (stop is None or i < stop) and not halt.is_set():
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                put((i, t if t > 0 or i == 0 else i / info.fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
+                i += 1
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            put(e)
+        finally:
+            put(None)
+
+    reader = threading.Thread(target=read, name="video-decode", daemon=True)
+    reader.start()
     try:
-        if start:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-        i = start
-        while stop is None or i < stop:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            yield i, (t if t > 0 or i == 0 else i / info.fps), frame[:, :, ::-1]
-            i += 1
+        while (item := items.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
+        halt.set()
+        reader.join()
         cap.release()
