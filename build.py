@@ -6,7 +6,8 @@ Stages the runtime part of the tree (no tests, training code, docs or benchmarks
 runtime wheels for Blender's Python (3.11 for 4.2-5.0, 3.13 for 5.1+; numpy is Blender's own),
 writes them into the staged manifest, then builds and validates each zip with Blender's own
 extension tooling (``bl_pkg`` from the bpy wheel, the same code as ``blender --command extension``).
-``--gpu`` builds the CUDA variant with onnxruntime-gpu (Linux and Windows).
+The standard zips run on the GPU where that needs no install (DirectML on Windows, CoreML on macOS) and on the
+CPU otherwise; ``--gpu`` builds the CUDA variant with onnxruntime-gpu (Linux and Windows).
 """
 from __future__ import annotations
 
@@ -22,15 +23,49 @@ ROOT = Path(__file__).resolve().parent
 PLATFORMS = {  # Blender's platform name -> pip platform tags
     "linux-x64": ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64"],
     "windows-x64": ["win_amd64"],
-    "macos-arm64": ["macosx_11_0_arm64", "macosx_13_0_arm64", "macosx_14_0_arm64"],
+    "macos-arm64": ["macosx_11_0_arm64", "macosx_11_0_universal2", "macosx_12_0_arm64", "macosx_13_0_arm64",
+                    "macosx_13_0_universal2"],
 }
 PYTHONS = ("3.11", "3.13")
 # scipy: the clip-level solve (inference/solve.py, least_squares); 1.14.1 has wheels for Python 3.11 and 3.13 on
 # every platform and works with the numpy of Blender 4.2-5.0 (>= 1.23.5).
 RUNTIME = ["opencv-python-headless==4.11.0.86", "scipy==1.14.1"]
-ONNXRUNTIME = {"cpu": "onnxruntime==1.31.1", "gpu": "onnxruntime-gpu==1.31.1"}
+# Where a platform needs older wheels: opencv 4.11's macOS wheels need macOS 13, 4.10's macOS 11.
+RUNTIME_FOR = {"macos-arm64": ["opencv-python-headless==4.10.0.84", "scipy==1.14.1"]}
+# onnxruntime per variant, platform and (where the newest wheels need a newer OS) Python. The standard zips carry
+# the accelerated provider that needs nothing installed: DirectML on Windows (any DirectX 12 GPU), CoreML on
+# macOS (in the standard wheel); the CPU is the fallback everywhere. macOS: onnxruntime >= 1.23 wheels are tagged
+# macOS 14+, 1.22 macOS 13+, 1.19 macOS 11+; scipy 1.14 needs macOS 12, so the Python 3.11 wheels (Blender 4.2-5.0)
+# run on macOS 12+ and the Python 3.13 ones (Blender 5.1+) on macOS 13+ (checked by test_build_wheels.py). The
+# "gpu" variant: CUDA (onnxruntime-gpu; CUDA and cuDNN must be installed).
+ONNXRUNTIME = {
+    "cpu": {"linux-x64": "onnxruntime==1.31.1", "windows-x64": "onnxruntime-directml==1.24.4",
+            "macos-arm64": {"3.11": "onnxruntime==1.19.2", "3.13": "onnxruntime==1.22.1"}},
+    "gpu": {"linux-x64": "onnxruntime-gpu==1.31.1", "windows-x64": "onnxruntime-gpu==1.31.1"},
+}
+
+
+def minimum_macos(wheels: list[str]) -> dict[str, str]:
+    """The oldest macOS each Python's bundled wheels all run on: ``{"3.11": "12.0", ...}`` from the wheel
+    tags (abi3 wheels count for every Python)."""
+    found: dict[str, tuple[int, int]] = {}
+    for name in wheels:
+        m = re.search(r"-(cp\d+|cp37-abi3|py3)-.*macosx_(\d+)_(\d+)_", name)
+        tag = re.search(r"-(cp(\d)(\d+))-(cp\d+|abi3|none)", name)
+        if not m:
+            continue
+        version = (int(m.group(2)), int(m.group(3)))
+        pythons = PYTHONS if "abi3" in name or not tag else [f"{tag.group(2)}.{tag.group(3)}"]
+        for py in pythons:
+            found[py] = max(found.get(py, (0, 0)), version)
+    return {py: f"{v[0]}.{v[1]}" for py, v in sorted(found.items())}
+
+
+def onnxruntime_for(variant: str, platform: str, python: str) -> str:
+    req = ONNXRUNTIME[variant][platform]
+    return req[python] if isinstance(req, dict) else req
 # What the extension ships: the runtime packages and the model files; not training code or tests.
-KEEP = ["__init__.py", "__main__.py", "blender_manifest.toml", "LICENSE", "motion.py", "skeleton.py", "skeletons",
+KEEP = ["__init__.py", "__main__.py", "blender_manifest.toml", "LICENSE", "motion.py", "skeleton.py", "filters.py", "skeletons",
         "addon", "inference", "retarget", "models/__init__.py", "models/weights"]
 
 
@@ -47,7 +82,7 @@ def stage(dst: Path) -> None:
 def download_wheels(platform: str, variant: str, dest: Path) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     for python in PYTHONS:
-        for req in RUNTIME + [ONNXRUNTIME[variant]]:
+        for req in RUNTIME_FOR.get(platform, RUNTIME) + [onnxruntime_for(variant, platform, python)]:
             cmd = [sys.executable, "-m", "pip", "download", req, "--no-deps", "--only-binary=:all:", "--dest", str(dest),
                    "--python-version", python, "--implementation", "cp", "-q"]
             for tag in PLATFORMS[platform]:
@@ -97,6 +132,8 @@ def build(platform: str, out: Path, variant: str = "cpu") -> Path:
         final = out / f"video_mocap-{variant}-{platform}.zip"
         zip_path.replace(final)
         blender_extension(["validate", str(final)])
+        if platform.startswith("macos"):
+            print(f"{final.name}: macOS minimum per Python: {minimum_macos([w.name for w in wheels])}")
     return final
 
 

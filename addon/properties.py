@@ -14,13 +14,14 @@ def _preset_items(self, context):
 
 
 def _device_items(self, context):
-    from ..inference.runtime import available_providers
+    from ..inference.runtime import ACCELERATORS, accelerator
 
-    have = available_providers()
-    gpu = "CUDAExecutionProvider" in have
-    return [("auto", "Auto", f"GPU when available ({'CUDA found' if gpu else 'no CUDA: CPU'})"),
+    best = accelerator()
+    name = ACCELERATORS.get(best)
+    return [("auto", "Auto", f"The GPU when there is one: {name + ' found' if name else 'none found, the CPU runs'}"),
             ("cpu", "CPU", "Always the CPU"),
-            ("cuda", "GPU (CUDA)" if gpu else "GPU (not available)", "onnxruntime-gpu with CUDA")]
+            ("gpu", f"GPU ({name})" if name else "GPU (not available)",
+             "DirectML on Windows (any DirectX 12 GPU), CoreML on macOS, CUDA with onnxruntime-gpu")]
 
 
 LIFTERS = [("single", "Single frame", "Each frame's 2D on its own (the default): the best on mocap tests (78 mm) and "

@@ -1,1 +1,1 @@
-"""Footage to motion without Blender: video IO, detector, lifters, completion, filters, pipeline, CLI."""
+"""Footage to motion without Blender: video IO, detector, person tracking, lifters, completion, solve, pipeline, batch, CLI."""

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import filters
+from .. import filters
 
 ANKLES = (3, 6)
 

@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     ppl.add_argument("video")
     ppl.add_argument("--start", type=int, default=0, help="the frame (the capture's start frame)")
     ppl.add_argument("--image", help="write the frame with every person boxed and numbered to this image file")
-    ppl.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ppl.add_argument("--device", choices=["auto", "cpu", "gpu", "cuda"], default="auto")
     ppl.set_defaults(run=_people)
     cap = sub.add_parser("capture", help="video in, motion out")
     cap.add_argument("video")
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--lifter", choices=["single", "mpm", "context"], default="single",
                      help="single: one frame's 2D; mpm: smoother, fills occlusions from neighbouring frames; "
                           "context: one frame's 2D plus the detector's image features")
-    cap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    cap.add_argument("--device", choices=["auto", "cpu", "gpu", "cuda"], default="auto")
     cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
     cap.add_argument("--keep-swaps", action="store_true",
                      help="keep the detector's left/right labels as they are (by default swaps are undone over the clip)")
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes on this machine (default: half the cores)")
     bat.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786): run the clips on its workers")
     bat.add_argument("--lifter", choices=["single", "mpm", "context"], default="single")
-    bat.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    bat.add_argument("--device", choices=["auto", "cpu", "gpu", "cuda"], default="auto")
     bat.add_argument("--person", default="auto", help="as for capture (applies to every clip)")
     bat.add_argument("--no-solve", action="store_true")
     bat.add_argument("--smooth", type=float, default=0.5)

@@ -113,6 +113,16 @@ def detect_around(model: BlazePose, rgb: np.ndarray, centre: np.ndarray, side: f
             for d in model.detect(rgb[y0:y0 + side, x0:x0 + side])]
 
 
+def find_people(video: str, frame: int = 0, device: str = "auto") -> tuple[np.ndarray, list[Detection]]:
+    """The RGB start frame of a video and everyone on it, numbered as ``--person`` counts them."""
+    from .video import frames
+
+    rgb = next((img for _, _, img in frames(video, frame, frame + 1)), None)
+    if rgb is None:
+        raise PersonError(f"{video} has no frame {frame}")
+    return rgb, people(BlazePose(device), rgb)
+
+
 def describe(dets: list[Detection]) -> str:
     return "; ".join(f"{k}: x {b[0]:.0f}-{b[2]:.0f}, y {b[1]:.0f}-{b[3]:.0f}" for k, b in enumerate(map(body_box, dets)))
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..motion import Motion
 from ..skeleton import load_map, load_skeleton
-from . import filters
+from .. import filters
 from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
 from .contacts import ANKLES, ContactModel, contact_floor, pin_planted, planted_feet

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from .contacts import FOOT, planted_feet
-from .filters import moving_average
+from ..filters import moving_average
 from .pipeline import Capture
 from .video import frames
 

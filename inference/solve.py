@@ -35,7 +35,7 @@ from scipy.optimize import least_squares
 from ..skeleton import Skeleton
 from .camera import TYPICAL_PITCH
 from .contacts import ANKLES, CONTACT
-from .filters import runs
+from ..filters import runs
 from .lifters import window_starts
 from .normalize import person_scale
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .filters import runs
+from ..filters import runs
 
 #: BlazePose landmarks that show a swap: shoulders down to the feet (the face points sit too close together).
 LIMBS = tuple(range(11, 33))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference.filters import runs
+from ..filters import runs
 from ..skeleton import load_skeleton
 
 SK = load_skeleton("h36m17_ext")

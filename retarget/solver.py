@@ -15,7 +15,7 @@ import numpy as np
 from ..skeleton import load_skeleton
 from .presets import Mapping, roles
 from .rig import Rig
-from ..inference.filters import smooth
+from ..filters import smooth
 from .rotations import axis_angle, continuous, exp, from_matrix, log, normalize, qconj, qmul, slerp_matrix, swing
 
 SKELETON = load_skeleton("h36m17_ext")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from video_mocap.inference import filters
+from video_mocap import filters
 from video_mocap.retarget import feet
 from video_mocap.skeleton import load_skeleton
 

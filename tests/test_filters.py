@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from video_mocap.inference.filters import butterworth, one_euro, smooth
+from video_mocap.filters import butterworth, one_euro, smooth
 
 
 def test_butterworth_keeps_motion_removes_jitter_without_lag():

@@ -110,3 +110,12 @@ def test_one_detection_per_body():
     assert distinct([tile], [whole]) == [whole], "a tile wins only when clearly more confident ..."
     tile.score = 0.99
     assert distinct([tile], [whole]) == [tile], "... as here"
+
+
+def test_people_command_lists_and_draws_who_is_there(tmp_path, capsys):
+    from video_mocap.inference.cli import main
+
+    assert main(["people", str(CLIP), "--image", str(tmp_path / "people.png"), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 people on frame 0") and "0: x" in out and "1: x" in out
+    assert (tmp_path / "people.png").stat().st_size > 1000

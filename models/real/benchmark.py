@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...inference import filters
+from ... import filters
 from ...inference.detector import BlazePose
 from ...inference.person import Tracker
 from ...inference.pipeline import CaptureOptions, capture

@@ -21,7 +21,7 @@ import bpy
 import cv2
 import numpy as np
 
-from ...inference.filters import moving_average
+from ...filters import moving_average
 from ...motion import Motion
 from ...retarget import blender_io
 from ...retarget.presets import detect
