@@ -25,6 +25,7 @@ class Skeleton:
     names: tuple[str, ...]
     parents: tuple[int, ...]
     mirror: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)  # e.g. each foot's points
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.parents):
@@ -46,6 +47,12 @@ class Skeleton:
 
     def indices(self, joints: list[str] | tuple[str, ...]) -> list[int]:
         return [self.index(j) for j in joints]
+
+    def group(self, name: str) -> tuple[int, ...]:
+        """Indices of a named group of joints (``groups`` in the skeleton's JSON), in the order listed there."""
+        if name not in self.groups:
+            raise KeyError(f"skeleton {self.name!r} has no joint group {name!r}; it has: {', '.join(self.groups) or 'none'}")
+        return tuple(self.index(j) for j in self.groups[name])
 
     @property
     def bones(self) -> list[tuple[int, int]]:
@@ -99,7 +106,8 @@ def load_skeleton(name: str) -> Skeleton:
     data = json.loads(path.read_text())
     names = tuple(j for j, _ in data["joints"])
     parents = tuple(-1 if p is None else names.index(p) for _, p in data["joints"])
-    return Skeleton(data["name"], names, parents, dict(data.get("mirror", {})))
+    groups = {k: tuple(v) for k, v in data.get("groups", {}).items()}
+    return Skeleton(data["name"], names, parents, dict(data.get("mirror", {})), groups)
 
 
 def known_skeletons() -> list[str]:

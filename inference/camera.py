@@ -11,8 +11,9 @@ import warnings
 import numpy as np
 
 from .. import filters
+from ..skeleton import load_skeleton
 
-ANKLES = (3, 6)
+ANKLES = load_skeleton("h36m17").group("ankles")
 
 
 def focal_length(opts, width: int, height: int) -> float:

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..skeleton import load_skeleton
 from . import runtime
 from .camera import floor_height
 from .normalize import normalize_keypoints, person_scale
 
 
-#: Each foot's points in the h36m17_ext skeleton: ankle, toe, heel.
-FOOT = {"l": (6, 17, 19), "r": (3, 18, 20)}
-FOOT_POINTS = tuple(sorted(p for points in FOOT.values() for p in points))
+#: Each foot's points in the h36m17_ext skeleton: ankle, toe, heel (skeleton data: its "groups").
+FOOT = {"l": load_skeleton("h36m17_ext").group("foot_l"), "r": load_skeleton("h36m17_ext").group("foot_r")}
+FOOT_POINTS = load_skeleton("h36m17_ext").group("feet")
 
 
 def planted_feet(world: np.ndarray, fps: float, height: float = 0.15, max_speed: float = 0.6) -> np.ndarray:

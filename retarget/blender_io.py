@@ -249,7 +249,7 @@ def prepare(motion: Motion) -> tuple[np.ndarray, np.ndarray, bool]:
         raise ValueError(f"retargeting needs an h36m17 or h36m17_ext motion, not {m.skeleton.name}")
     has_root = m.root is not None
     if has_root and m.contacts is None:  # a grounded capture has its floor at 0; else where the lowest foot points usually are
-        lowest = np.nanmin(pos[:, [3, 6, 17, 18, 19, 20], 2], axis=1)
+        lowest = np.nanmin(pos[:, list(feet.SK.group("feet")), 2], axis=1)
         pos = pos - [0, 0, np.nanpercentile(lowest, 5)]
     return pos, conf, has_root
 

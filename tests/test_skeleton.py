@@ -108,3 +108,14 @@ def test_ext_to_h36m_drops_extras():
 def test_map_rejects_wrong_joint_count():
     with pytest.raises(ValueError, match="expected 33 blazepose33 joints"):
         load_map("blazepose33", "h36m17_ext").apply(np.zeros((2, 17, 2)))
+
+
+def test_joint_groups_are_data():
+    from video_mocap.skeleton import load_skeleton
+
+    sk = load_skeleton("h36m17_ext")
+    assert [sk.names[i] for i in sk.group("foot_l")] == ["l_ankle", "l_toe", "l_heel"]
+    assert sorted(sk.group("feet")) == sorted(sk.group("foot_l") + sk.group("foot_r"))
+    assert load_skeleton("h36m17").group("ankles") == sk.group("ankles")
+    with pytest.raises(KeyError, match="no joint group 'hands'"):
+        sk.group("hands")

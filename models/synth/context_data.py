@@ -97,7 +97,7 @@ def make_chunk(k: int, out: Path, data: str, frames: int = 200, size: int = 256,
     motion = training_poses(data, frames, rng, split)
     blender_io.retarget_motion(motion, arm, name=f"chunk{k}", fix_feet=False)
     world = posed_truth(arm, frames)
-    setup_scene((size, size), float(np.nanmin(world[:, [3, 6, 17, 18, 19, 20], 2])) - 0.06, rng, samples)
+    setup_scene((size, size), float(np.nanmin(world[:, list(SK.group("feet")), 2])) - 0.06, rng, samples)
     cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
     scene.collection.objects.link(cam)
     scene.camera = cam

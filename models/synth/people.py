@@ -27,7 +27,7 @@ from ...motion import Motion
 from ...retarget import blender_io
 from ..data import DEFAULT_DATA, require_data
 from .character import Body, build
-from .render import add_camera, camera_matrices, load_clip, posed_truth, setup_scene
+from .render import SK, add_camera, camera_matrices, load_clip, posed_truth, setup_scene
 
 # scenario -> (A's clip, B's clip, B's direction (+1 same as A, -1 opposite), B's depth offset m, B's lag m)
 SCENARIOS = {"cross_front": ("05_01", "07_05", -1, -1.2, 0.0), "cross_behind": ("07_05", "05_01", -1, 1.2, 0.0),
@@ -72,7 +72,7 @@ def render_pair(out_dir: str | Path, scenario: str, data: str = DEFAULT_DATA, se
         n = min(n, len(motion))
     scene.frame_start, scene.frame_end = 1, n
     worlds = [posed_truth(arm, n) for arm in arms]
-    floor = float(np.nanmin(worlds[0][:, [3, 6, 17, 18, 19, 20], 2])) - 0.06
+    floor = float(np.nanmin(worlds[0][:, list(SK.group("feet")), 2])) - 0.06
     setup_scene(size, floor, rng, samples)
     cam = add_camera(np.array([0.0, 0.3 * depth, float(np.nanmedian(worlds[0][:, 0, 2]))]), size, rng, (5.5, 6.5))
     scene.frame_set(1)

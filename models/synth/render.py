@@ -213,7 +213,7 @@ def render(out_dir: str | Path, clip: str = "16_01", data: str = DEFAULT_DATA, s
     n = len(motion)
     scene.frame_start, scene.frame_end = 1, n
     world = posed_truth(arm, n)
-    floor = float(np.nanmin(world[:, [3, 6, 17, 18, 19, 20], 2])) - 0.06
+    floor = float(np.nanmin(world[:, list(SK.group("feet")), 2])) - 0.06
     setup_scene(size, floor, rng, samples)
     portrait = size[1] > size[0]
     cam = add_camera(np.nanmedian(world[:, 0], axis=0), size, rng, (2.8, 3.8) if portrait else (3.2, 4.5),
