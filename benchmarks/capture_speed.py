@@ -13,7 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-def make_clip(path: Path, frames: int) -> Path:
+def make_clip(path: Path, frames: int, size: tuple[int, int] | None = (720, 1280), fps: int = 30) -> Path:
+    """A real camera of the pose2sim demo (cam03, 1080x1920) resized to ``size`` (None: as it is), played
+    forwards and backwards to ``frames`` frames."""
     from video_mocap.models.assets import pose2sim_demo
 
     cap = cv2.VideoCapture(str(pose2sim_demo() / "videos" / "cam03.mp4"))
@@ -22,9 +24,9 @@ def make_clip(path: Path, frames: int) -> Path:
         ok, img = cap.read()
         if not ok:
             break
-        src.append(cv2.resize(img, (720, 1280), interpolation=cv2.INTER_AREA))
+        src.append(cv2.resize(img, size, interpolation=cv2.INTER_AREA) if size else img)
     loop = src + src[-2:0:-1]  # forwards, then backwards: no jump at the seam
-    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (720, 1280))
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (src[0].shape[1], src[0].shape[0]))
     for t in range(frames):
         vw.write(loop[t % len(loop)])
     vw.release()

@@ -17,25 +17,8 @@ from pathlib import Path
 import cv2
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def long_clip(path: Path, minutes: float, fps: int = 30) -> Path:
-    from video_mocap.models.assets import pose2sim_demo
-
-    cap = cv2.VideoCapture(str(pose2sim_demo() / "videos" / "cam03.mp4"))
-    src = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        src.append(img)
-    loop = src + src[-2:0:-1]
-    h, w = src[0].shape[:2]
-    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    for t in range(int(minutes * 60 * fps)):
-        vw.write(loop[t % len(loop)])
-    vw.release()
-    return path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from capture_speed import make_clip  # noqa: E402
 
 
 def main() -> None:
@@ -45,7 +28,7 @@ def main() -> None:
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        clip = long_clip(Path(tmp) / "long.mp4", a.minutes)
+        clip = make_clip(Path(tmp) / "long.mp4", int(a.minutes * 60 * 30), size=None)
         info = cv2.VideoCapture(str(clip))
         frames, w, h = int(info.get(cv2.CAP_PROP_FRAME_COUNT)), int(info.get(cv2.CAP_PROP_FRAME_WIDTH)), int(info.get(cv2.CAP_PROP_FRAME_HEIGHT))
         print(f"clip: {frames} frames of {w}x{h} ({clip.stat().st_size / 1e6:.0f} MB), made in {time.perf_counter() - t0:.0f} s")

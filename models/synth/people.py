@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import bpy
-import cv2
 import numpy as np
 
 from ...motion import Motion
 from ...retarget import blender_io
 from ..data import DEFAULT_DATA, require_data
 from .character import Body, build
-from .render import SK, add_camera, camera_matrices, load_clip, posed_truth, setup_scene
+from .render import SK, add_camera, camera_matrices, load_clip, posed_truth, render_video, setup_scene
 
 # scenario -> (A's clip, B's clip, B's direction (+1 same as A, -1 opposite), B's depth offset m, B's lag m)
 SCENARIOS = {"cross_front": ("05_01", "07_05", -1, -1.2, 0.0), "cross_behind": ("07_05", "05_01", -1, 1.2, 0.0),
@@ -79,15 +76,7 @@ def render_pair(out_dir: str | Path, scenario: str, data: str = DEFAULT_DATA, se
     bpy.context.view_layer.update()
     K, R, t = camera_matrices(cam, size)
     uv = [(w @ R.T + t)[..., :2] / (w @ R.T + t)[..., 2:] @ K[:2, :2].T + K[:2, 2] for w in worlds]
-    video = out_dir / f"{scenario}.mp4"
-    with tempfile.TemporaryDirectory() as tmp:
-        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-        for f in range(n):
-            scene.frame_set(f + 1)
-            scene.render.filepath = os.path.join(tmp, "f.png")
-            bpy.ops.render.render(write_still=True)
-            writer.write(cv2.imread(os.path.join(tmp, "f.png")))
-        writer.release()
+    video = render_video(out_dir / f"{scenario}.mp4", n, fps, size)
     gt = out_dir / f"{scenario}_gt.npz"
     np.savez_compressed(gt, joints_a=worlds[0].astype(np.float32), joints_b=worlds[1].astype(np.float32),
                         uv_a=uv[0].astype(np.float32), uv_b=uv[1].astype(np.float32), K=K, R=R, t=t, fps=fps,

@@ -190,6 +190,20 @@ def posed_truth(arm: bpy.types.Object, frames: int) -> np.ndarray:
     return posed_joints(rig, mapping, heads, tails, rots)
 
 
+def render_video(path: Path, frames: int, fps: float, size: tuple[int, int]) -> Path:
+    """Render scene frames 1..``frames`` with the scene's camera into an MP4 at ``path``."""
+    scene = bpy.context.scene
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        for t in range(frames):
+            scene.frame_set(t + 1)
+            scene.render.filepath = os.path.join(tmp, "f.png")
+            bpy.ops.render.render(write_still=True)
+            writer.write(cv2.imread(os.path.join(tmp, "f.png")))
+        writer.release()
+    return path
+
+
 def _pan_path(pelvis: np.ndarray, fps: float) -> np.ndarray:
     """Where a camera operator aims: the pelvis, low-passed over about 1.5 s (a slow, lagging pan)."""
     return moving_average(pelvis, int(1.5 * fps))
@@ -225,15 +239,7 @@ def render(out_dir: str | Path, clip: str = "16_01", data: str = DEFAULT_DATA, s
         K, Rs[t], ts[t] = camera_matrices(cam, size)
     cam_pts = np.einsum("tij,tkj->tki", Rs, world) + ts[:, None]
     uv = cam_pts[..., :2] / cam_pts[..., 2:] @ K[:2, :2].T + K[:2, 2]
-    video = out_dir / f"{name}.mp4"
-    with tempfile.TemporaryDirectory() as tmp:
-        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-        for t in range(n):
-            scene.frame_set(t + 1)
-            scene.render.filepath = os.path.join(tmp, "f.png")
-            bpy.ops.render.render(write_still=True)
-            writer.write(cv2.imread(os.path.join(tmp, "f.png")))
-        writer.release()
+    video = render_video(out_dir / f"{name}.mp4", n, fps, size)
     gt = out_dir / f"{name}_gt.npz"
     np.savez_compressed(gt, joints_world=world.astype(np.float32), joints_cam=cam_pts.astype(np.float32),
                         uv=uv.astype(np.float32), K=K, R=Rs, t=ts, fps=fps, image_size=np.array(size),
