@@ -69,11 +69,15 @@ KEEP = ["__init__.py", "__main__.py", "blender_manifest.toml", "LICENSE", "motio
         "addon", "inference", "retarget", "models/__init__.py", "models/weights"]
 
 
-def stage(dst: Path) -> None:
+def stage(dst: Path, heavy: bool = False) -> None:
+    """Copy what the extension ships; the heavy landmark model (55 MB, built locally) only when asked."""
+    skip = ("__pycache__", "*.eval.json") + (() if heavy else ("blazepose_landmark_heavy.onnx",))
+    if heavy and not (ROOT / "models/weights/blazepose_landmark_heavy.onnx").is_file():
+        raise FileNotFoundError("--heavy: build the model first: python -m video_mocap.models convert-detector --heavy")
     for item in KEEP:
         src = ROOT / item
         if src.is_dir():
-            shutil.copytree(src, dst / item, ignore=shutil.ignore_patterns("__pycache__", "*.eval.json"))
+            shutil.copytree(src, dst / item, ignore=shutil.ignore_patterns(*skip))
         else:
             (dst / item).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / item)
@@ -114,13 +118,13 @@ def blender_extension(args: list[str]) -> None:
         raise RuntimeError(f"blender extension {args[0]} failed:\n{out}")
 
 
-def build(platform: str, out: Path, variant: str = "cpu") -> Path:
+def build(platform: str, out: Path, variant: str = "cpu", heavy: bool = False) -> Path:
     if variant == "gpu" and platform == "macos-arm64":
         raise ValueError("there is no CUDA on macOS: build the CPU variant for macos-arm64")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "video_mocap"
-        stage(staged)
+        stage(staged, heavy)
         wheels = download_wheels(platform, variant, staged / "wheels")
         write_manifest(staged, platform, wheels, variant)
         before = set(out.glob("*.zip"))
@@ -141,10 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--platform", nargs="+", default=list(PLATFORMS), choices=list(PLATFORMS))
     p.add_argument("--gpu", action="store_true", help="the CUDA variant (onnxruntime-gpu)")
+    p.add_argument("--heavy", action="store_true", help="also ship the heavy landmark model (+55 MB; build it first)")
     p.add_argument("--out", default="dist")
     a = p.parse_args(argv)
     for platform in a.platform:
-        print(build(platform, Path(a.out), "gpu" if a.gpu else "cpu"))
+        print(build(platform, Path(a.out), "gpu" if a.gpu else "cpu", a.heavy))
     return 0
 
 

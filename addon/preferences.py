@@ -22,15 +22,16 @@ class VideoMocapPreferences(bpy.types.AddonPreferences):
             col.label(text=f"{name}: {'available' if ok else 'MISSING - reinstall the extension zip for your platform'}",
                       icon="CHECKMARK" if ok else "ERROR")
         if status["onnxruntime"]:
-            from ..inference.runtime import available_providers
+            from ..inference.runtime import ACCELERATORS, accelerator, available_providers
 
             have = available_providers()
             col.label(text="onnxruntime providers: " + ", ".join(have))
-            if "CUDAExecutionProvider" not in have:
-                col.label(text="No CUDA provider: capture runs on the CPU (install the GPU build of the extension for CUDA)")
+            best = accelerator(have)
+            col.label(text=f"GPU: {ACCELERATORS[best]} (device Auto uses it)" if best else
+                      "No GPU provider: capture runs on the CPU (Windows zips use DirectML, macOS CoreML; CUDA: the GPU build)")
         col.separator()
         col.label(text="Model files:")
-        from ..inference.weights import WeightsError, manifest, weight_path
+        from ..inference.weights import WEIGHTS_DIR, WeightsError, manifest, weight_path
 
         try:
             entries = manifest()
@@ -38,6 +39,9 @@ class VideoMocapPreferences(bpy.types.AddonPreferences):
             col.label(text=str(e), icon="ERROR")
             return
         for name, entry in sorted(entries.items()):
+            if entry.get("built") and not (WEIGHTS_DIR / entry["file"]).is_file():
+                col.label(text=f"{entry['file']}: optional, not built ({entry['command']})", icon="INFO")
+                continue
             try:
                 weight_path(name)
                 col.label(text=f"{entry['file']}  sha256 {entry['sha256'][:16]}...  OK", icon="CHECKMARK")

@@ -53,6 +53,10 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
                                               "(-1: automatic, the largest and most central person)")
     people_info: bpy.props.StringProperty(default="")
     lifter: bpy.props.EnumProperty(name="Lifter", items=LIFTERS, default="single")
+    detector: bpy.props.EnumProperty(name="Detector", default="full", items=[
+        ("full", "Full", "BlazePose's full landmark model (shipped)"),
+        ("heavy", "Heavy", "BlazePose's heavy landmark model: better 2D, about 3x slower; in the zips built with "
+                           "--heavy, else built once with python -m video_mocap.models convert-detector --heavy")])
     device: bpy.props.EnumProperty(name="Device", items=_device_items)
     complete: bpy.props.BoolProperty(name="Fill Occluded Joints", default=True,
                                      description="Joints the detector barely sees are masked and filled by MPM")

@@ -98,12 +98,20 @@ class Pose:
         return np.minimum(self.visibility, self.presence) * self.score
 
 
+LANDMARK_MODELS = ("full", "heavy")  # heavy: more accurate 2D, slower (built with convert-detector --heavy)
+
+
 class BlazePose:
     """The two BlazePose networks and MediaPipe's pre- and post-processing."""
 
-    def __init__(self, device: str = "auto", threads: int = 0, min_detection: float = 0.5, features: bool = False):
+    def __init__(self, device: str = "auto", threads: int = 0, min_detection: float = 0.5, features: bool = False,
+                 landmark: str = "full"):
+        if landmark not in LANDMARK_MODELS:
+            raise ValueError(f"unknown landmark model {landmark!r}; choose one of {', '.join(LANDMARK_MODELS)}")
+        if features and landmark != "full":
+            raise ValueError("the context-aware lifter reads the full landmark model's feature maps: use detector 'full'")
         self.det = runtime.session(weight_path("blazepose_detector"), device, threads)
-        self.lm = runtime.session(weight_path("blazepose_landmark_full"), device, threads)
+        self.lm = runtime.session(weight_path(f"blazepose_landmark_{landmark}"), device, threads)
         self.min_detection = min_detection
         self.outputs = ["Identity", "Identity_1", "Identity_4", "Identity_3"] + (list(FEATURES) if features else [])
         self.refine = True  # MediaPipe's heatmap refinement (measured: median 2D error 4.3 -> 3.7 px on rendered clips)

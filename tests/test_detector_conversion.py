@@ -1,4 +1,7 @@
 """Our tflite -> ONNX converter against the TFLite interpreter, and the shipped files against it."""
+import shutil
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -39,3 +42,25 @@ def test_feature_maps_are_exposed():
     assert shapes["model_1_model_add_10_add"] == [1, 48, 32, 32]
     assert shapes["model_1_model_add_9_add"] == [1, 48, 16, 16]
     assert shapes["model_1_model_add_8_add"] == [1, 144, 8, 8]
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="the heavy model comes from the npm registry")
+def test_heavy_model_builds_to_the_manifest_hash_and_captures(tmp_path):
+    """The heavy landmark model (npm @mediapipe/pose): converted within the full model's tolerances of the
+    TFLite interpreter, exactly the file the manifest's hash names, and usable by the capture."""
+    from video_mocap.inference.pipeline import CaptureOptions, capture
+    from video_mocap.inference.weights import manifest, sha256
+    from video_mocap.models.assets import blazepose_heavy_tflite
+    from video_mocap.models.card import ship_heavy
+
+    src = blazepose_heavy_tflite()
+    for out, diff in parity(src, convert(src, tmp_path / "heavy.onnx")).items():
+        assert diff < TOLERANCE["landmark_full"][out], (out, diff)
+    expected = manifest()["blazepose_landmark_heavy"]["sha256"]
+    assert sha256(ship_heavy()) == expected, "the build is deterministic"
+    assert manifest()["blazepose_landmark_heavy"]["sha256"] == expected
+    clip = Path(__file__).parent / "data" / "cross_behind.mp4"
+    result = capture(clip, CaptureOptions(lifter="single", device="cpu", detector="heavy", stop=10))
+    assert len(result.motion) == 10 and result.motion.meta["options"]["detector"] == "heavy"
+    with pytest.raises(ValueError, match="full landmark model's feature maps"):
+        capture(clip, CaptureOptions(lifter="context", device="cpu", detector="heavy", stop=3))

@@ -89,11 +89,12 @@ def up_error(gt, up: list[float] | None) -> float:
     return float(np.degrees(np.arccos(cos)).mean())
 
 
-def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "mpm", device: str = "auto") -> dict:
-    """Run the capture with ``lifter`` (default options otherwise) on ``video`` and score it."""
+def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "mpm", device: str = "auto",
+          detector: str = "full") -> dict:
+    """Run the capture with ``lifter`` and ``detector`` (default options otherwise) on ``video`` and score it."""
     video = Path(video)
     gt = np.load(gt_path or video.with_name(video.stem + "_gt.npz"))
-    result = capture(video, CaptureOptions(lifter=lifter, device=device))
+    result = capture(video, CaptureOptions(lifter=lifter, device=device, detector=detector))
     truth_cam = gt["joints_cam"].astype(np.float64)
     n = min(len(truth_cam), len(result.camera))
     truth = truth_cam[:n, :17] - truth_cam[:n, :1]
@@ -102,7 +103,7 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "m
     px = np.linalg.norm(result.pixels[:n, OURS] - gt["uv"][:n, OURS], axis=-1)  # the joints MediaPipe is scored on
     m = result.motion
     world = m.joints[:n] + m.root[:n, None]
-    out = {"clip": video.stem, "method": lifter, "frames": n, "mpjpe": float(err["mpjpe"].mean()),
+    out = {"clip": video.stem, "method": lifter if detector == "full" else f"{lifter} {detector}", "frames": n, "mpjpe": float(err["mpjpe"].mean()),
            "pa_mpjpe": float(err["pa_mpjpe"].mean()), "root_m": float(np.linalg.norm(result.root[:n] - truth_cam[:n, 0], axis=-1).mean()),
            "skate_cm_s": foot_skate(world, gt["joints_world"][:n], float(gt["fps"])), "px_2d": float(np.median(px)),
            "pitch_err_deg": abs(m.meta["camera_pitch_deg"] - true_pitch(gt)),
