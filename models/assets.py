@@ -100,6 +100,14 @@ def load_rig(name: str) -> Rig:
     return Rig.from_bones(bones)
 
 
+def mediapipe_tflite(relpath: str) -> Path:
+    """Any model file of the mediapipe wheel's ``mediapipe/modules/`` (e.g. ``hand_landmark/hand_landmark_full.tflite``)."""
+    folder = wheel_folder(MEDIAPIPE, "mediapipe/modules/", CACHE / "mediapipe", BLAZEPOSE["landmark_full"])
+    if not (folder / relpath).is_file():
+        raise FileNotFoundError(f"{MEDIAPIPE} has no mediapipe/modules/{relpath}")
+    return folder / relpath
+
+
 def blazepose_tflite(name: str) -> Path:
     """The original BlazePose .tflite file (``detector`` or ``landmark_full``) from the mediapipe wheel."""
     folder = wheel_folder(MEDIAPIPE, "mediapipe/modules/", CACHE / "mediapipe", BLAZEPOSE["landmark_full"])

@@ -1,10 +1,11 @@
-"""Convert MediaPipe's BlazePose .tflite models to ONNX without TensorFlow.
+"""Convert MediaPipe's .tflite models (BlazePose full and heavy, hand landmarks, holistic hand re-crop) to ONNX
+without TensorFlow.
 
 Reads the flatbuffer with the ``tflite`` schema package, folds the constant DEQUANTIZE (fp16 -> fp32)
 and DENSIFY (sparse -> dense) ops, and maps the rest (CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD,
-MAX_POOL_2D, RESIZE_BILINEAR, DEPTH_TO_SPACE, RESHAPE, CONCATENATION, LOGISTIC) onto ONNX ops.
-TFLite is NHWC; the graph interior is NCHW, with transposes only at the inputs, before reshapes and
-at 4-D outputs. Named interior tensors can be exposed as extra (NCHW) outputs: the landmark model's
+MAX_POOL_2D, RESIZE_BILINEAR, DEPTH_TO_SPACE, RESHAPE, CONCATENATION, LOGISTIC, PRELU, MEAN, FULLY_CONNECTED,
+STRIDED_SLICE) onto ONNX ops. TFLite is NHWC; the graph interior is NCHW, with transposes only at the inputs,
+before reshapes, flattening and NHWC-order slicing, and at 4-D outputs. Named interior tensors can be exposed as extra (NCHW) outputs: the landmark model's
 backbone feature maps for the context-aware lifter.
 
     python -m video_mocap.models.tflite_onnx MODEL.tflite OUT.onnx [--expose TENSOR ...]
@@ -253,6 +254,59 @@ def convert(src: str | Path, dst: str | Path, expose: tuple[str, ...] = (), name
         elif kind == "LOGISTIC":
             nodes.append(helper.make_node("Sigmoid", [x], [oname]))
             layout[o] = layout.get(ins[0], "plain")
+        elif kind == "PRELU":
+            alpha = consts[ins[1]].astype(np.float32)
+            if layout.get(ins[0]) == "nchw":  # NHWC-broadcast slopes -> NCHW
+                alpha = alpha.reshape((1,) * (3 - alpha.ndim) + alpha.shape).transpose(2, 0, 1)
+            nodes.append(helper.make_node("PRelu", [x, const(alpha, "alpha")], [oname]))
+            layout[o] = layout.get(ins[0], "plain")
+        elif kind == "MEAN":
+            opts = _options(op, "ReducerOptions")
+            axes = [int(a) % 4 for a in np.atleast_1d(consts[ins[1]])]
+            nchw = layout.get(ins[0]) == "nchw"
+            keep = bool(opts.KeepDims())
+            nodes.append(helper.make_node("ReduceMean", [x], [oname], axes=[NCHW.index(a) for a in axes] if nchw else axes,
+                                          keepdims=int(keep)))
+            layout[o] = "nchw" if nchw and keep else "plain"  # N, C stay in order when H, W go
+        elif kind == "FULLY_CONNECTED":
+            opts = _options(op, "FullyConnectedOptions")
+            w = consts[ins[1]].astype(np.float32)  # (out, in)
+            src_name = x
+            if layout.get(ins[0]) == "nchw":  # TFLite flattens NHWC
+                src_name = oname + "_nhwc"
+                nodes.append(helper.make_node("Transpose", [x], [src_name], perm=NHWC))
+            flat = oname + "_flat"
+            nodes.append(helper.make_node("Reshape", [src_name, const(np.array([-1, w.shape[1]], np.int64), "shape")], [flat]))
+            args = [flat, const(w, "w")] + ([const(consts[ins[2]].astype(np.float32), "b")] if len(ins) > 2 and ins[2] >= 0 else [])
+            nodes.append(helper.make_node("Gemm", args, [oname + "_pre"], transB=1))
+            act(oname + "_pre", opts.FusedActivationFunction(), oname)
+            layout[o] = "plain"
+        elif kind == "STRIDED_SLICE":
+            opts = _options(op, "StridedSliceOptions")
+            if opts.EllipsisMask() or opts.NewAxisMask():
+                raise ValueError(f"{src}: STRIDED_SLICE with ellipsis or new axes is not supported")
+            begin, end, step = (consts[i].astype(np.int64).copy() for i in ins[1:4])
+            big = np.iinfo(np.int64).max
+            for a in range(len(begin)):
+                if opts.BeginMask() >> a & 1:
+                    begin[a] = 0 if step[a] > 0 else big
+                if opts.EndMask() >> a & 1:
+                    end[a] = big if step[a] > 0 else -big
+                if opts.ShrinkAxisMask() >> a & 1:
+                    end[a], step[a] = begin[a] + 1, 1
+            src_name, keep_nchw = x, layout.get(ins[0]) == "nchw" and not opts.ShrinkAxisMask()
+            if keep_nchw:  # slice the NCHW tensor with the bounds moved to its axes
+                begin, end, step = begin[NCHW], end[NCHW], step[NCHW]
+            elif layout.get(ins[0]) == "nchw":  # slice in TFLite's own (NHWC) order
+                src_name = oname + "_nhwc"
+                nodes.append(helper.make_node("Transpose", [x], [src_name], perm=NHWC))
+            sliced = oname + "_full" if opts.ShrinkAxisMask() else oname
+            nodes.append(helper.make_node("Slice", [src_name, const(begin, "begin"), const(end, "end"),
+                                                    const(np.arange(len(begin), dtype=np.int64), "axes"), const(step, "steps")], [sliced]))
+            if opts.ShrinkAxisMask():
+                shrink = [a for a in range(len(begin)) if opts.ShrinkAxisMask() >> a & 1]
+                nodes.append(helper.make_node("Squeeze", [sliced, const(np.array(shrink, np.int64), "axes")], [oname]))
+            layout[o] = "nchw" if keep_nchw else "plain"
         else:
             raise ValueError(f"{src}: operator {kind} is not supported by this converter")
         names[o] = oname

@@ -64,3 +64,19 @@ def test_heavy_model_builds_to_the_manifest_hash_and_captures(tmp_path):
     assert len(result.motion) == 10 and result.motion.meta["options"]["detector"] == "heavy"
     with pytest.raises(ValueError, match="full landmark model's feature maps"):
         capture(clip, CaptureOptions(lifter="context", device="cpu", detector="heavy", stop=3))
+
+
+@pytest.mark.parametrize("relpath, tolerance", [
+    ("hand_landmark/hand_landmark_full.tflite", {"Identity": 2e-3, "Identity_1": 1e-5, "Identity_2": 1e-4, "Identity_3": 1e-5}),
+    ("holistic_landmark/hand_recrop.tflite", {"output_crop": 1e-3}),
+])
+def test_hand_models_convert(relpath, tolerance, tmp_path):
+    """MediaPipe's hand landmark and holistic hand re-crop models (MEAN, FULLY_CONNECTED, PRELU, STRIDED_SLICE):
+    within 1e-5 of the crop size of the TFLite interpreter (hand landmarks in 224-px crop pixels)."""
+    from video_mocap.models.assets import mediapipe_tflite
+
+    src = mediapipe_tflite(relpath)
+    dst = convert(src, tmp_path / "hand.onnx")
+    for seed in (0, 1):
+        for out, diff in parity(src, dst, seed).items():
+            assert diff < tolerance[out], (relpath, out, diff)
