@@ -103,10 +103,11 @@ def cameras(t: dict) -> list[Camera]:
 
 
 def score_ours(video: Path, cam: Camera, truth_world: np.ndarray, fps: float, lifter: str, true_focal: bool,
-               stop: int | None) -> dict:
+               stop: int | None, detector: str = "full") -> dict:
     """One view as a monocular clip through the capture path, against the truth (canonical joints, world) in
     that camera."""
-    opts = CaptureOptions(lifter=lifter, device="cpu", stop=stop, focal_px=cam.focal if true_focal else None)
+    opts = CaptureOptions(lifter=lifter, device="cpu", stop=stop, focal_px=cam.focal if true_focal else None,
+                          detector=detector)
     r = capture(video, opts)
     truth = cam.to_camera(truth_world)
     n = min(len(truth), len(r.camera))
@@ -114,7 +115,8 @@ def score_ours(video: Path, cam: Camera, truth_world: np.ndarray, fps: float, li
     err = pose_errors(r.camera[:n, :17].astype(np.float64), rel)
     m = r.motion
     out_world = m.joints[:n] + m.root[:n, None]
-    return {"clip": cam.name, "method": lifter + (" +f" if true_focal else ""), "frames": n,
+    return {"clip": cam.name, "method": lifter + ("" if detector == "full" else f" {detector}") + (" +f" if true_focal else ""),
+            "frames": n,
             "mpjpe": float(err["mpjpe"].mean()), "pa_mpjpe": float(err["pa_mpjpe"].mean()),
             "root_m": float(np.linalg.norm(r.root[:n] - truth[:n, 0], axis=-1).mean()),
             "bone_cv": bone_cv(out_world[:, :17], BONES), "skate_cm_s": S.foot_skate(out_world, truth_world[:n], fps),
@@ -129,7 +131,7 @@ def score_mediapipe(video: Path, cam: Camera, truth_world: np.ndarray, out: Path
 
 
 def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool = True, stop: int | None = None,
-        views: tuple[str, ...] | None = None) -> tuple[dict, list[dict]]:
+        views: tuple[str, ...] | None = None, detector: str = "full") -> tuple[dict, list[dict]]:
     """Build (or load) the truth and score every view; returns the truth and one row per view and method."""
     out = Path(out)
     demo = pose2sim_demo()
@@ -147,7 +149,7 @@ def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool =
         video = demo / "videos" / f"{cam.name}.mp4"
         for lifter in lifters:
             for true_focal in (False, True):
-                rows.append(score_ours(video, cam, truth_world, float(truth["fps"]), lifter, true_focal, stop))
+                rows.append(score_ours(video, cam, truth_world, float(truth["fps"]), lifter, true_focal, stop, detector))
         if mediapipe:
             rows.append(score_mediapipe(video, cam, truth_world, out))
         print(f"{cam.name} scored ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -172,9 +174,10 @@ def main(argv=None) -> None:
     p.add_argument("--no-mediapipe", action="store_true", help="skip MediaPipe (its environment is made on first use)")
     p.add_argument("--frames", type=int, help="only the first N frames (quick runs)")
     p.add_argument("--views", nargs="+", help="only these views (cam01 .. cam04)")
+    p.add_argument("--detector", choices=["full", "heavy"], default="full", help="our landmark model (rows 'LIFTER heavy')")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    _, rows = run(a.out, tuple(a.lifters), not a.no_mediapipe, a.frames, tuple(a.views) if a.views else None)
+    _, rows = run(a.out, tuple(a.lifters), not a.no_mediapipe, a.frames, tuple(a.views) if a.views else None, a.detector)
     print(f"\nscored in {(time.perf_counter() - t0) / 60:.1f} min: "
           f"`python -m video_mocap.models.real.benchmark {' '.join(argv if argv is not None else sys.argv[1:])}`\n")
     print_tables(rows)
