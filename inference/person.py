@@ -355,8 +355,10 @@ class Tracker:
             match = self._match(cand.look)
             if np.hypot(*(cand.centre - expected)) <= reach and match > best_match:
                 best, best_match = d, match
-        if best is None:
-            return pose if keep >= bar else None
+        alone = current is not None and all(
+            np.hypot(*(d.keypoints[0] - current.centre)) < 0.5 * max(current.torso, 1.0) for d in dets)
+        if best is None:  # nobody else in the picture and no jump: the clothes only look different (light, turning)
+            return pose if keep >= bar or (alone and bar == self.min_match) else None
         found = self.model.landmarks(rgb, roi_from_points(best.keypoints[0], best.keypoints[1]))
         if found.score < self.min_presence or self._match(_Body.of_pose(found, pic).look) < self.min_match:
             return pose if keep >= bar else None

@@ -119,3 +119,25 @@ def test_people_command_lists_and_draws_who_is_there(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("2 people on frame 0") and "0: x" in out and "1: x" in out
     assert (tmp_path / "people.png").stat().st_size > 1000
+
+
+def test_alone_the_person_is_kept_when_the_light_changes(model, tmp_path):
+    """One person whose clothes change colour half way (the light): nobody else is there and the body did not
+    jump, so no frame is dropped."""
+    import cv2
+
+    from video_mocap.inference.person import Tracker
+    from video_mocap.inference.video import frames
+
+    from footage import write_clip
+
+    clip = write_clip(tmp_path / "one.mp4", frames=16, size=(360, 640))
+    tracker = Tracker(model)
+    poses = []
+    for i, _, rgb in frames(clip):
+        if i >= 8:  # a colour cast from frame 8 on
+            hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+            hsv[..., 0] = (hsv[..., 0].astype(int) + 60) % 180
+            rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        poses.append(tracker(rgb))
+    assert all(p is not None for p in poses) and tracker.lost_frames == 0
