@@ -27,9 +27,9 @@ def _device_items(self, context):
 LIFTERS = [("single", "Single frame", "Each frame's 2D on its own (the default): the best on the mocap test (78 mm), "
             "real footage 66 mm PA-MPJPE (MediaPipe 92); also lying and upside-down bodies"),
            ("mpm", "Temporal (MPM)", "27-frame windows: the best on real footage (62 mm PA-MPJPE) and rendered "
-            "people (88 mm), the least jitter; fills occlusions from neighbouring frames"),
+            "people (88 mm, level with MediaPipe), the least jitter; fills occlusions from neighbouring frames"),
            ("context", "Context-aware", "Each frame's 2D plus the detector's image features around every joint: "
-            "the best full pose on rendered people (126 mm MPJPE), trained on rendered people only")]
+            "the best full pose on rendered people (119 mm MPJPE), trained on rendered people only")]
 ROOT_MODES = [("hips", "On the hips", "All body translation on the hips bone"),
               ("root", "Root motion", "Ground-plane motion on the root bone, height on the hips (game engines)"),
               ("in_place", "In place", "Only the height changes"),
