@@ -74,3 +74,18 @@ def test_what_is_not_humanoid_is_refused_with_the_reason():
         legs_only[f"shin{side}"] = {"head": [x, 0, 0.5], "tail": [x, 0, 0.05], "parent": f"thigh{side}"}
     with pytest.raises(ValueError, match="does not look humanoid: no humanoid structure"):
         detect(Rig.from_bones(legs_only))
+
+
+@pytest.mark.parametrize("name", ["cmu_mb", "game_engine", "mixamo", "default"])
+def test_structure_agrees_with_the_presets_on_the_makehuman_rigs(name):
+    """The MakeHuman rigs (CMU, UE, Mixamo names; the default rig's 163 bones with face and split limbs): the
+    structure finds the same body roles as their hand-written presets."""
+    from video_mocap.models.assets import load_rig
+    from video_mocap.retarget.presets import detect
+
+    rig = load_rig(name)
+    preset, _ = detect(rig)
+    found = find_roles(rig)
+    body = [r for r in found.bones if not r.startswith("toe")]
+    assert {r: found.bones[r] for r in body} == {r: preset.bones[r] for r in body}
+    assert found.spine == preset.spine and not found.unsure
