@@ -1,5 +1,6 @@
-"""Bone mapping operators: show the detected role -> bone mapping of an armature, let the user fix any role,
-save it on the armature (reused by every retarget onto or from it) or to a file, load one, clear it."""
+"""Bone mapping operators: show the detected role -> bone mapping of an armature (the target or the source), let
+the user fix any role, save it on the armature (reused by every retarget onto or from it) or to a file, load
+one, clear it."""
 import json
 from pathlib import Path
 
@@ -8,9 +9,10 @@ import bpy
 from ..retarget import blender_io
 
 
-def _armature(context):
+def mapped_armature(context):
+    """The armature whose mapping the panel shows: the target (or the active armature), or the source."""
     s = context.scene.video_mocap
-    obj = s.armature or context.object
+    obj = s.source_armature if s.mapping_of == "source" else (s.armature or context.object)
     return obj if obj is not None and obj.type == "ARMATURE" else None
 
 
@@ -48,12 +50,12 @@ class _MappingOp:
 
     @classmethod
     def poll(cls, context):
-        return _armature(context) is not None
+        return mapped_armature(context) is not None
 
     def run(self, context, work) -> set:
         s = context.scene.video_mocap
         try:
-            message = work(s, _armature(context))
+            message = work(s, mapped_armature(context))
         except Exception as e:  # noqa: BLE001 - shown to the user
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}

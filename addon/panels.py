@@ -83,11 +83,15 @@ class VIDEO_MOCAP_PT_mapping(_Panel, bpy.types.Panel):
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
+        from .mapping import mapped_armature
+
         s = context.scene.video_mocap
-        obj = s.armature or context.object
         col = self.layout.column()
-        if obj is None or obj.type != "ARMATURE":
-            col.label(text="Select an armature (or set the Target)", icon="INFO")
+        col.row().prop(s, "mapping_of", expand=True)
+        obj = mapped_armature(context)
+        if obj is None:
+            col.label(text="Choose the Source armature (Retarget Motion panel)" if s.mapping_of == "source"
+                      else "Select an armature (or set the Target)", icon="INFO")
             return
         col.operator("video_mocap.mapping_detect", icon="BONE_DATA")
         if s.mapping_armature != obj.name or not len(s.mapping):

@@ -84,6 +84,9 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
     source_armature: bpy.props.PointerProperty(name="Source", type=bpy.types.Object, poll=_armature_poll,
                                                description="An animated armature (an imported FBX or BVH) whose action "
                                                            "goes onto the target")
+    mapping_of: bpy.props.EnumProperty(name="Armature", default="target", items=[
+        ("target", "Target", "The armature to animate (the Target field, or the active armature)"),
+        ("source", "Source", "The animated source armature of Retarget from Armature")])
     mapping: bpy.props.CollectionProperty(type=VideoMocapRole)
     mapping_armature: bpy.props.StringProperty(default="", description="The armature the mapping rows belong to")
     mapping_info: bpy.props.StringProperty(default="")

@@ -119,6 +119,10 @@ def test_mapping_panel_and_retarget_from_armature(scene, cmu_file, tmp_path):
     source = _mixamo()
     blender_io.retarget_motion(cmu_walk(cmu_file, 40), source, name="walk")
     s.source_armature = source
+    s.mapping_of = "source"  # the panel shows the source's mapping too
+    assert bpy.ops.video_mocap.mapping_detect() == {"FINISHED"}
+    assert {r.role: r.bone for r in s.mapping}["forearm.L"] == "mixamorig:LeftForeArm" and s.mapping_info.startswith("mixamo")
+    s.mapping_of = "target"
     assert bpy.ops.video_mocap.retarget_armature() == {"FINISHED"}
     assert target.animation_data.action.name.startswith("walk") and "structure" not in s.status
 
