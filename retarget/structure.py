@@ -72,26 +72,30 @@ class Structure:
     confidence: float = 0.0
     unsure: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    up: tuple[float, float, float] = (0.0, 0.0, 1.0)
+
+
+class _Tree:
+    """What does not depend on the up axis: each bone's children, length and subtree points (heads, plus
+    tails of leaves: finger, toe and head tips)."""
+
+    def __init__(self, rig: Rig):
+        n = len(rig)
+        self.kids = [list(np.flatnonzero(rig.parents == i)) for i in range(n)]
+        self.len = rig.lengths
+        sub = [[rig.heads[i]] + ([rig.tails[i]] if not self.kids[i] else []) for i in range(n)]
+        for i in reversed(range(n)):  # parents come first in a Rig, so children are complete here
+            if rig.parents[i] >= 0:
+                sub[rig.parents[i]].extend(sub[i])
+        self.sub_pts = [np.array(p) for p in sub]
 
 
 class _Frame:
     """The rig seen with one candidate up axis: heights, subtree extents, chains."""
 
-    def __init__(self, rig: Rig, up: np.ndarray):
+    def __init__(self, rig: Rig, up: np.ndarray, tree: _Tree):
         self.rig, self.up = rig, up
-        self.kids = [list(np.flatnonzero(rig.parents == i)) for i in range(len(rig))]
-        pts = np.concatenate([rig.heads, rig.tails])
-        self.z_all = pts @ up
-        self.height = float(np.ptp(self.z_all)) or 1.0
-        self.len = rig.lengths
-        n = len(rig)
-        # Points of each subtree (heads, plus tails of leaves: finger, toe and head tips).
-        self.sub: list[list[np.ndarray]] = [[rig.heads[i]] + ([rig.tails[i]] if not self.kids[i] else []) for i in range(n)]
-        for i in reversed(range(n)):  # parents come first in a Rig, so children are complete here
-            if rig.parents[i] >= 0:
-                self.sub[rig.parents[i]].extend(self.sub[i])
-        self.sub_pts = [np.array(p) for p in self.sub]
+        self.kids, self.len, self.sub_pts = tree.kids, tree.len, tree.sub_pts
+        self.height = float(np.ptp(np.concatenate([rig.heads, rig.tails]) @ up)) or 1.0
 
     def z(self, p: np.ndarray) -> np.ndarray:
         return p @ self.up
@@ -315,12 +319,9 @@ def _solve_frame(f: _Frame) -> Structure | None:
     def length(a: str, b: str) -> float:
         return float(np.linalg.norm(rig.heads[bones[b]] - rig.heads[bones[a]]))
 
-    checks = []
     for a, b in (("thigh", "shin"), ("shin", "foot"), ("upper_arm", "forearm"), ("forearm", "hand")):
         ls, rs = length(f"{a}.L", f"{b}.L"), length(f"{a}.R", f"{b}.R")
-        sym = abs(np.log(max(ls, 1e-9) / max(rs, 1e-9)))
-        checks.append(sym < 0.15)
-        if sym >= 0.15:
+        if abs(np.log(max(ls, 1e-9) / max(rs, 1e-9))) >= 0.15:
             unsure += [f"{a}.L", f"{a}.R"]
     for s in "LR":
         ratio = length(f"thigh.{s}", f"shin.{s}") / max(length(f"shin.{s}", f"foot.{s}"), 1e-9)
@@ -338,21 +339,21 @@ def _solve_frame(f: _Frame) -> Structure | None:
                 unsure.append(role)
     unsure = sorted(set(unsure))
     confidence = max(0.0, 1.0 - 0.08 * len(unsure) - (0.0 if geometry else 0.2))
-    return Structure(bones, spine, root, twist, confidence, unsure, notes, tuple(float(x) for x in f.up))
+    return Structure(bones, spine, root, twist, confidence, unsure, notes)
 
 
 def find_roles(rig: Rig) -> Structure:
     """Humanoid roles of ``rig`` from its structure (any names, any up axis); raises ValueError if there
     is no humanoid in it, saying what was missing."""
-    best = None
+    best, tree = None, _Tree(rig)
     for up in AXES:
-        s = _solve_frame(_Frame(rig, up))
+        s = _solve_frame(_Frame(rig, up, tree))
         if s is not None and (best is None or s.confidence > best.confidence):
             best = s
         if best is not None and best.confidence >= 0.99:
             break
     if best is None:
-        f = _Frame(rig, AXES[0])
+        f = _Frame(rig, AXES[0], tree)
         what = "two legs and a spine branching from one bone (the hips)" if not _hips_candidates(f) else \
             "two arms branching from the spine, with a hand, a forearm and an upper arm each"
         raise ValueError(f"no humanoid structure in this armature ({len(rig)} bones): found no {what}")
