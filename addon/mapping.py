@@ -7,6 +7,7 @@ from pathlib import Path
 import bpy
 
 from ..retarget import blender_io
+from ..retarget.presets import wanted_roles
 
 
 def mapped_armature(context):
@@ -16,14 +17,13 @@ def mapped_armature(context):
     return obj if obj is not None and obj.type == "ARMATURE" else None
 
 
-def _fill(s, obj, mapping) -> None:
-    """Put ``mapping`` in the panel's rows (roles, then the spine chain from the hips up)."""
-    rig = blender_io.read_rig(obj)
+def _show(s, obj, preset: str = "auto") -> None:
+    """Put the armature's mapping (stored, else ``preset`` or detected) in the panel's rows: roles, then the
+    spine chain from the hips up."""
+    rig, mapping = blender_io.armature_mapping(obj, preset)
     data = mapping.to_json(rig)
     s.mapping.clear()
-    from ..retarget.presets import roles
-
-    for role in list(roles()["roles"]) + ["toe.L", "toe.R"]:
+    for role in wanted_roles():
         row = s.mapping.add()
         row.role, row.bone, row.unsure = role, data["bones"].get(role, ""), role in mapping.unsure
     for k, bone in enumerate(data["spine"]):
@@ -71,8 +71,7 @@ class VIDEO_MOCAP_OT_mapping_detect(_MappingOp, bpy.types.Operator):
 
     def execute(self, context):
         def work(s, obj):
-            _, mapping = blender_io.armature_mapping(obj, s.preset)
-            _fill(s, obj, mapping)
+            _show(s, obj, s.preset)
             return f"{obj.name}: {s.mapping_info}"
         return self.run(context, work)
 
@@ -95,8 +94,7 @@ class VIDEO_MOCAP_OT_mapping_save(_MappingOp, bpy.types.Operator):
                 path = Path(bpy.path.abspath(s.mapping_path))
                 path.write_text(json.dumps(data, indent=2))
                 where += f" and in {path}"
-            _, mapping = blender_io.armature_mapping(obj)
-            _fill(s, obj, mapping)
+            _show(s, obj)
             return f"Mapping saved {where}"
         return self.run(context, work)
 
@@ -113,8 +111,7 @@ class VIDEO_MOCAP_OT_mapping_load(_MappingOp, bpy.types.Operator):
             if not path.is_file():
                 raise FileNotFoundError(f"no mapping file at {path}")
             blender_io.store_mapping(obj, json.loads(path.read_text()))
-            _, mapping = blender_io.armature_mapping(obj)
-            _fill(s, obj, mapping)
+            _show(s, obj)
             return f"{path.name} stored on {obj.name}"
         return self.run(context, work)
 
@@ -128,8 +125,7 @@ class VIDEO_MOCAP_OT_mapping_clear(_MappingOp, bpy.types.Operator):
     def execute(self, context):
         def work(s, obj):
             blender_io.store_mapping(obj, None)
-            _, mapping = blender_io.armature_mapping(obj, s.preset)
-            _fill(s, obj, mapping)
+            _show(s, obj, s.preset)
             return f"{obj.name}: stored mapping removed"
         return self.run(context, work)
 

@@ -25,6 +25,11 @@ def roles() -> dict:
     return json.loads(ROLES_FILE.read_text())
 
 
+def wanted_roles() -> list[str]:
+    """Every role a mapping tries to fill: the body roles of ``roles.json`` and the toes."""
+    return list(roles()["roles"]) + ["toe.L", "toe.R"]
+
+
 def normalise(name: str, prefixes: tuple[str, ...] = ()) -> str:
     """Lower-case bone name without prefixes (``mixamorig:``, ``Armature|``...) or separators."""
     n = name.split("|")[-1]
@@ -123,8 +128,7 @@ def resolve(preset: dict, rig: Rig) -> Mapping:
     twist = {i: (v[0], float(v[1])) for n, v in preset.get("twist", {}).items() if (i := find(n)) is not None}
     translate = find(preset["translate"]) if "translate" in preset else None
     parents = {i: j for n, m in preset.get("parents", {}).items() if (i := find(n)) is not None and (j := find(m)) is not None}
-    wanted = [r for r in roles()["roles"]] + ["toe.L", "toe.R"]
-    unmapped = [r for r in wanted if r not in bones]
+    unmapped = [r for r in wanted_roles() if r not in bones]
     consistent = sum(1 for a, b in CHAINS if a in bones and b in bones and _is_ancestor(rig, bones[a], bones[b]))
     score = len(bones) + consistent - 2 * sum(1 for a, b in CHAINS if a in bones and b in bones
                                                and not _is_ancestor(rig, bones[a], bones[b])) + 0.01 * len(spine)
@@ -135,20 +139,13 @@ def resolve(preset: dict, rig: Rig) -> Mapping:
 ESSENTIAL = {"hips", "upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R", "thigh.L", "shin.L", "thigh.R", "shin.R"}
 
 
-def _fits(m: Mapping, rig: Rig) -> bool:
-    """A preset fits when it finds every essential role (its score has weighed the parent chains; Rigify's
-    controls are not parented as the body is, its preset says how)."""
-    return ESSENTIAL <= set(m.bones)
-
-
 def from_structure(rig: Rig) -> Mapping:
     """The roles found from the skeleton's structure (``structure.find_roles``) as a mapping."""
     from .structure import find_roles
 
     s = find_roles(rig)
-    wanted = [r for r in roles()["roles"]] + ["toe.L", "toe.R"]
     return Mapping("structure", s.bones, s.spine, s.root,
-                   twist=s.twist, unmapped=[r for r in wanted if r not in s.bones], score=float(len(s.bones)),
+                   twist=s.twist, unmapped=[r for r in wanted_roles() if r not in s.bones], score=float(len(s.bones)),
                    confidence=s.confidence, unsure=s.unsure, notes=s.notes)
 
 
@@ -157,7 +154,9 @@ def detect(rig: Rig) -> tuple[Mapping, list[tuple[str, float]]]:
     returns the mapping and every preset's score (best first)."""
     results = sorted((resolve(load_preset(n), rig) for n in known_presets()), key=lambda m: -m.score)
     best, scores = results[0], [(m.preset, m.score) for m in results]
-    if _fits(best, rig):
+    # A preset fits when it finds every essential role (its score has weighed the parent chains; Rigify's
+    # controls are not parented as the body is, its preset says how).
+    if ESSENTIAL <= set(best.bones):
         try:  # the structure fills roles the preset's names miss (LAFAN1's LeftToe), where the two agree
             found = from_structure(rig)
         except ValueError:
@@ -173,8 +172,8 @@ def detect(rig: Rig) -> tuple[Mapping, list[tuple[str, float]]]:
     except ValueError as e:
         missing = sorted(ESSENTIAL - set(best.bones))
         raise ValueError(f"this armature does not look humanoid: {e}; and the best preset ({best.preset}) finds no "
-                         f"bone for {', '.join(missing) or 'a consistent chain'}; map the bones yourself (a mapping "
-                         f"file) or pick another armature") from None
+                         f"bone for {', '.join(missing)}; map the bones yourself (a mapping file) or pick another "
+                         f"armature") from None
 
 
 def load_mapping(data: dict, rig: Rig) -> Mapping:
