@@ -166,6 +166,17 @@ class Motion:
         return path
 
     @classmethod
+    def from_positions(cls, positions: np.ndarray, fps: float, skeleton: Skeleton, meta: dict | None = None,
+                       frame: str = "blender", root_joint: str = "pelvis") -> "Motion":
+        """A motion from world positions (T x J x 3, NaN where a joint is unknown): confidence 1 where known,
+        the root on ``root_joint``."""
+        positions = np.asarray(positions)
+        conf = np.isfinite(positions).all(-1).astype(np.float32)
+        root = positions[:, skeleton.index(root_joint)].copy()
+        return cls(joints=np.where(conf[..., None] > 0, positions - root[:, None], np.nan), confidence=conf, fps=fps,
+                   skeleton=skeleton, frame=frame, root=root, meta=dict(meta or {}))
+
+    @classmethod
     def load(cls, path: str | os.PathLike) -> "Motion":
         """Read and validate a motion npz; :class:`MotionError` says what is wrong with a bad file."""
         path = Path(path)

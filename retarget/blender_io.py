@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -294,7 +295,6 @@ def motion_from_armature(obj: bpy.types.Object, action: bpy.types.Action | None 
     """The motion of an animated armature (an imported FBX or BVH, another rig) as canonical joints in the
     scene (metres, Z up), sampled at every frame of ``action`` (default: its active action) with
     constraints and drivers evaluated. The armature's pose and action are left as they were."""
-    from ..skeleton import load_skeleton
     from .solver import SKELETON
 
     rig, mapping = armature_mapping(obj, preset, mapping_file)
@@ -322,12 +322,9 @@ def motion_from_armature(obj: bpy.types.Object, action: bpy.types.Action | None 
     m = obj.matrix_world
     size = float(np.mean(m.to_scale()[:]))  # armature units -> scene units
     joints = joints * size + np.array(m.translation[:])
-    conf = np.isfinite(joints).all(-1).astype(np.float32)
-    root = joints[:, SKELETON.index("pelvis")].copy()
     scene = bpy.context.scene
-    return Motion(joints=np.where(conf[..., None] > 0, joints - root[:, None], np.nan), confidence=conf,
-                  fps=scene.render.fps / scene.render.fps_base, skeleton=load_skeleton("h36m17_ext"), root=root,
-                  meta={"source": f"{obj.name}:{action.name}", "armature_mapping": mapping.preset})
+    return Motion.from_positions(joints, scene.render.fps / scene.render.fps_base, SKELETON,
+                                 {"source": f"{obj.name}:{action.name}", "armature_mapping": mapping.preset})
 
 
 def retarget_armature(source: bpy.types.Object, target: bpy.types.Object, action: bpy.types.Action | None = None,
@@ -354,29 +351,28 @@ def load_motion_file(path: str | Path) -> Motion:
     if path.suffix.lower() == ".bvh":
         return read_bvh(path)
     if path.suffix.lower() == ".fbx":
-        actions = set(bpy.data.actions)
-        made, source = import_fbx(path)
-        try:
+        with imported_fbx(path) as source:
             return motion_from_armature(source)
-        finally:
-            remove_imported(made, actions)
     return Motion.load(path)
 
 
-def import_fbx(path: str | Path) -> tuple[list[bpy.types.Object], bpy.types.Object]:
-    """Import an FBX file with Blender's importer; returns every object it made and its animated armature."""
-    before = set(bpy.data.objects)
-    actions = set(bpy.data.actions)
+@contextmanager
+def imported_fbx(path: str | Path):
+    """Import an FBX file with Blender's importer and yield its animated armature; everything the import made
+    is removed again on leaving, whatever happens."""
+    before, actions = set(bpy.data.objects), set(bpy.data.actions)
     try:
         bpy.ops.import_scene.fbx(filepath=str(path))
     except RuntimeError as e:
         raise ValueError(f"{path}: Blender's FBX importer failed: {str(e).strip()}") from None
     made = [o for o in bpy.data.objects if o not in before]
-    rigs = [o for o in made if o.type == "ARMATURE" and o.animation_data and o.animation_data.action]
-    if not rigs:
+    try:
+        rigs = [o for o in made if o.type == "ARMATURE" and o.animation_data and o.animation_data.action]
+        if not rigs:
+            raise ValueError(f"{path}: no animated armature in this FBX file")
+        yield rigs[0]
+    finally:
         remove_imported(made, actions)
-        raise ValueError(f"{path}: no animated armature in this FBX file")
-    return made, rigs[0]
 
 
 def remove_imported(objects: list, actions_before: set) -> None:

@@ -198,8 +198,7 @@ def read(path: str | os.PathLike, up: str = "auto") -> Motion:
     bvh.data[:, is_pos] *= unit
     bvh.offsets = bvh.offsets * unit
     bvh.end_sites = {k: v * unit for k, v in bvh.end_sites.items()}
-    rig, tail = _rest_rig(bvh, to_blender)
-    mapping, _ = detect(rig)
+    rig, tail = _rest_rig(bvh, to_blender)  # in metres: the same bones in the same order, so the same mapping
     pos, rot = bvh.fk()
     order = [bvh.names.index(n) for n in rig.names]
     world_pos = pos @ to_blender.T
@@ -207,11 +206,8 @@ def read(path: str | os.PathLike, up: str = "auto") -> Motion:
     heads = world_pos[:, order]
     tails = np.stack([tail(j, world_pos, world_rot) for j in order], 1)
     joints = posed_joints(rig, mapping, heads, tails, world_rot[:, order] @ rig.rest)
-    conf = np.isfinite(joints).all(-1).astype(np.float32)
-    root = joints[:, SK.index("pelvis")].copy()
-    return Motion(joints=np.where(conf[..., None] > 0, joints - root[:, None], np.nan), confidence=conf,
-                  fps=1.0 / bvh.frame_time, skeleton=SK, root=root,
-                  meta={"source": str(path), "bvh_skeleton": mapping.preset, "bvh_unit_m": unit, "bvh_up": axis})
+    return Motion.from_positions(joints, 1.0 / bvh.frame_time, SK, {"source": str(path), "bvh_skeleton": mapping.preset,
+                                                                    "bvh_unit_m": unit, "bvh_up": axis})
 
 
 # -- writing ----------------------------------------------------------------------------------------
