@@ -286,9 +286,7 @@ class Tracker:
         jumped = now is not None and self._jumped(now)
         if now is None or jumped or self._match(now.look) < self.min_match or \
                 (self.crowded and self.since_check >= self.check_every):
-            found = self._search(rgb, pic, pose, now, self.sure_match if jumped else self.min_match)
-            if found is not pose:
-                pose, now = found, (_Body.of_pose(found, pic) if found is not None else None)
+            pose, now = self._search(rgb, pic, pose, now, self.sure_match if jumped else self.min_match)
         if pose is None:
             self.lost_frames += 1
             self.lost_run += 1
@@ -334,10 +332,10 @@ class Tracker:
         return similarity(look, 0.5 * (self.anchor + self.body.look))
 
     def _search(self, rgb: np.ndarray, pic: _Picture, pose: Pose | None, current: _Body | None, bar: float
-                ) -> Pose | None:
+                ) -> tuple[Pose | None, _Body | None]:
         """Look at everyone the detector finds: keep the crop's body if its clothes still match and nobody
         else matches better; else move to the body that matches the chosen person (by clothes, and by place
-        unless they have been lost a while); else nobody."""
+        unless they have been lost a while); else nobody. Returns the pose kept and its body."""
         self.detections += 1
         self.since_check = 0
         reach = (1.0 + 0.1 * self.lost_run) * max(self.body.torso, 1.0) * 2
@@ -347,24 +345,29 @@ class Tracker:
         dets = distinct(detect_around(self.model, rgb, expected, 6 * self.body.torso), self.model.detect(rgb))
         self.crowded = len(dets) > 1
         keep = self._match(current.look) if current is not None else 0.0
+        # The detections of the body already in the crop; every other one is a candidate.
+        here = [current is not None and np.hypot(*(d.keypoints[0] - current.centre)) < 0.5 * max(current.torso, 1.0)
+                for d in dets]
+        kept = (pose, current) if keep >= bar else (None, None)
         best, best_match = None, max(self.min_match, keep + 0.05)
-        for d in dets:
+        for d, at_crop in zip(dets, here):
+            if at_crop:
+                continue
             cand = _Body.of_detection(d, pic)
-            if current is not None and np.hypot(*(cand.centre - current.centre)) < 0.5 * max(current.torso, 1.0):
-                continue  # the body already in the crop
             match = self._match(cand.look)
             if np.hypot(*(cand.centre - expected)) <= reach and match > best_match:
                 best, best_match = d, match
-        alone = current is not None and all(
-            np.hypot(*(d.keypoints[0] - current.centre)) < 0.5 * max(current.torso, 1.0) for d in dets)
         if best is None:  # nobody else in the picture and no jump: the clothes only look different (light, turning)
-            return pose if keep >= bar or (alone and bar == self.min_match) else None
+            return (pose, current) if current is not None and all(here) and bar == self.min_match else kept
         found = self.model.landmarks(rgb, roi_from_points(best.keypoints[0], best.keypoints[1]))
-        if found.score < self.min_presence or self._match(_Body.of_pose(found, pic).look) < self.min_match:
-            return pose if keep >= bar else None
+        if found.score < self.min_presence:
+            return kept
+        body = _Body.of_pose(found, pic)
+        if self._match(body.look) < self.min_match:
+            return kept
         if pose is not None:
             self.rejected += 1
-        return found
+        return found, body
 
     def _accept(self, pose: Pose, now: _Body) -> None:
         if self.lost_run == 0 and self.frame > 0:
