@@ -20,8 +20,9 @@ from .normalize import normalize_keypoints, person_scale
 
 
 #: Each foot's points in the h36m17_ext skeleton: ankle, toe, heel (skeleton data: its "groups").
-FOOT = {"l": load_skeleton("h36m17_ext").group("foot_l"), "r": load_skeleton("h36m17_ext").group("foot_r")}
-FOOT_POINTS = load_skeleton("h36m17_ext").group("feet")
+_SK = load_skeleton("h36m17_ext")
+FOOT = {"l": _SK.group("foot_l"), "r": _SK.group("foot_r")}
+FOOT_POINTS = _SK.group("feet")
 
 
 def planted_feet(world: np.ndarray, fps: float, height: float = 0.15, max_speed: float = 0.6) -> np.ndarray:
