@@ -57,9 +57,11 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
-    """bpy 4.2 and 4.5 crash at interpreter exit once Rigify has been enabled (a Blender bug, not ours; the
-    install-and-capture script ends the same way): after the report is written, leave with pytest's own code."""
-    if "rigify" in sys.modules and (_bpy_version() or "5").split(".")[0] == "4":
+    """bpy 4.x crashes in its own teardown at interpreter exit once Rigify has been enabled (4.2 and 4.5), or
+    once a property with a Python callback (a dynamic enum, a pointer poll) was registered and unregistered
+    (4.2): Blender bugs, not ours (the install-and-capture script ends the same way). After the report is
+    written, leave with pytest's own code."""
+    if "bpy" in sys.modules and (_bpy_version() or "5").split(".")[0] == "4":
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_STATUS.get("code", 0))
