@@ -115,11 +115,12 @@ def score_ours(video: Path, cam: Camera, truth_world: np.ndarray, fps: float, li
     err = pose_errors(r.camera[:n, :17].astype(np.float64), rel)
     m = r.motion
     out_world = m.joints[:n] + m.root[:n, None]
+    skate, planted = S.foot_skate(out_world, truth_world[:n], fps)
     return {"clip": cam.name, "method": lifter + ("" if detector == "full" else f" {detector}") + (" +f" if true_focal else ""),
-            "frames": n,
+            "frames": n, "skate_n": planted,
             "mpjpe": float(err["mpjpe"].mean()), "pa_mpjpe": float(err["pa_mpjpe"].mean()),
             "root_m": float(np.linalg.norm(r.root[:n] - truth[:n, 0], axis=-1).mean()),
-            "bone_cv": bone_cv(out_world[:, :17], BONES), "skate_cm_s": S.foot_skate(out_world, truth_world[:n], fps),
+            "bone_cv": bone_cv(out_world[:, :17], BONES), "skate_cm_s": skate,
             } | S.grounding(out_world, truth_world[:n], fps) | S.common_metrics(r.camera[:n, S.OURS], truth[:n, S.OURS])
 
 

@@ -107,7 +107,8 @@ def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediap
 
 
 def summary(rows: list[dict], metrics=METRICS) -> dict[str, dict[str, float]]:
-    """Frame-weighted means per method of the ``metrics`` the rows have."""
+    """Frame-weighted means per method of the ``metrics`` the rows have; foot skating pooled over every planted
+    ankle-frame of the set (a clip with few planted frames weighs as little as it shows)."""
     out = {}
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
@@ -115,8 +116,9 @@ def summary(rows: list[dict], metrics=METRICS) -> dict[str, dict[str, float]]:
         out[method] = {}
         for k in (k for k in metrics if k in mine[0]):
             v = np.array([r[k] for r in mine], float)
-            ok = np.isfinite(v)  # foot skating is undefined on clips where no foot is ever planted
-            out[method][k] = float(np.average(v[ok], weights=w[ok])) if ok.any() else float("nan")
+            wk = np.array([r.get("skate_n", r["frames"]) for r in mine], float) if k == "skate_cm_s" else w
+            ok = np.isfinite(v) & (wk > 0)  # foot skating is undefined on clips where no foot is ever planted
+            out[method][k] = float(np.average(v[ok], weights=wk[ok])) if ok.any() else float("nan")
         out[method]["frames"] = int(w.sum())
     return out
 

@@ -43,9 +43,10 @@ def common_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
             "n_common": float(err["n_mpjpe"].mean()), "accel_common": float(np.nanmean(acc)), "found": float(ok.mean())}
 
 
-def foot_skate(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> float:
-    """Mean horizontal speed (cm/s) of the output's ankles on frames where the true ankle is planted
-    (within 6 cm of its lowest height and slower than 0.25 m/s)."""
+def foot_skate(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> tuple[float, int]:
+    """Mean horizontal speed (cm/s) of the output's ankles over the frames where the true ankle is planted
+    (within 6 cm of its lowest height and slower than 0.25 m/s), and how many such ankle-frames it averages
+    (frames without an output, no person found, are left out)."""
     speeds = []
     for j in FEET:
         tz = truth_world[:, j, 2]
@@ -54,7 +55,8 @@ def foot_skate(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> f
         pv = np.linalg.norm(np.diff(pred_world[:, j, :2], axis=0), axis=-1) * fps
         speeds.append(pv[planted])
     speeds = np.concatenate(speeds)
-    return float(speeds.mean() * 100) if len(speeds) else float("nan")
+    speeds = speeds[np.isfinite(speeds)]
+    return (float(speeds.mean() * 100), len(speeds)) if len(speeds) else (float("nan"), 0)
 
 
 def grounding(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> dict[str, float]:
@@ -105,10 +107,11 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "m
     world = m.joints[:n] + m.root[:n, None]
     out = {"clip": video.stem, "method": lifter if detector == "full" else f"{lifter} {detector}", "frames": n, "mpjpe": float(err["mpjpe"].mean()),
            "pa_mpjpe": float(err["pa_mpjpe"].mean()), "root_m": float(np.linalg.norm(result.root[:n] - truth_cam[:n, 0], axis=-1).mean()),
-           "skate_cm_s": foot_skate(world, gt["joints_world"][:n], float(gt["fps"])), "px_2d": float(np.median(px)),
+           "px_2d": float(np.median(px)),
            "pitch_err_deg": abs(m.meta["camera_pitch_deg"] - true_pitch(gt)),
            "up_err_deg": up_error(gt, m.meta.get("camera", {}).get("up")),
            "fps": m.meta["tracking_fps"]} | grounding(world, gt["joints_world"][:n], float(gt["fps"]))
+    out["skate_cm_s"], out["skate_n"] = foot_skate(world, gt["joints_world"][:n], float(gt["fps"]))
     return out | common_metrics(result.camera[:n, OURS], truth_cam[:n, OURS])
 
 
