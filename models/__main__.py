@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--no-ship", action="store_true", help="train only: leave models/weights as it is")
     cd = sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     cd.add_argument("--heavy", action="store_true", help="build the heavy landmark model instead (npm @mediapipe/pose; 55 MB, not committed)")
+    cd.add_argument("--hands", action="store_true", help="convert the hand landmark and hand re-crop models instead")
     args = p.parse_args(argv)
     if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship", "contacts"):
         require_data(args.data)
@@ -150,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
             command = " ".join(["python -m video_mocap.models contacts"] + (argv if argv is not None else sys.argv[1:])[1:])
             print(contacts.ship(ckpt, args.data, weight_path("single"), command))
     elif args.command == "convert-detector":
-        from .card import ship_detector, ship_heavy
+        from .card import ship_detector, ship_hands, ship_heavy
 
-        print(ship_heavy() if args.heavy else "\n".join(map(str, ship_detector())))
+        print(ship_heavy() if args.heavy else "\n".join(map(str, ship_hands() if args.hands else ship_detector())))
     elif args.command == "ship":
         from .card import ship
 

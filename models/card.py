@@ -247,6 +247,48 @@ def ship_heavy(directory: Path = WEIGHTS_DIR) -> Path:
     return dst
 
 
+HAND_MODELS = {"hand_landmark_full": ("hand_landmark/hand_landmark_full.tflite", True),
+               "hand_recrop": ("holistic_landmark/hand_recrop.tflite", False)}
+
+
+def ship_hands(directory: Path = WEIGHTS_DIR) -> list[Path]:
+    """Convert MediaPipe's hand landmark model (weights stored as fp16, as in the TFLite file) and the holistic
+    hand re-crop model into ``weights/``, check them against the TFLite interpreter, record hashes, write the card."""
+    from .assets import MEDIAPIPE, mediapipe_tflite
+    from .tflite_onnx import convert
+
+    out, rows = [], []
+    for name, (relpath, half) in HAND_MODELS.items():
+        src = mediapipe_tflite(relpath)
+        dst = convert(src, directory / f"{name}.onnx", half=half)
+        diffs = parity(src, dst)
+        entry = register(name, dst, {"kind": "hands", "source": f"{MEDIAPIPE} mediapipe/modules/{relpath}",
+                                     "licence": "Apache-2.0 (Google)", "command": "python -m video_mocap.models convert-detector --hands"},
+                         directory)
+        rows.append(f"| `{name}.onnx` | `{relpath}` | " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items())
+                    + f" | `{entry['sha256']}` |")
+        out.append(dst)
+    card = f"""# MediaPipe hand landmark and hand re-crop models (ONNX): model card
+
+- **What**: Google's hand landmark model (full; 224x224 crop in [0, 1] -> `Identity` 21 x (x, y, z) crop pixels,
+  `Identity_1` hand presence 0..1, `Identity_2` handedness, `Identity_3` 21 x 3 world landmarks in metres) and the
+  holistic hand re-crop model (256x256 crop in [0, 1] -> `output_crop`: the hand's centre and a point toward the
+  wrist at half the box side, crop pixels), from the PyPI wheel `{MEDIAPIPE}`, converted by our converter
+  (`models/tflite_onnx.py`, no TensorFlow). The landmark model's weights are fp16 in the TFLite file and stay fp16
+  in the ONNX file (cast to fp32 in the graph: the same numbers, half the size). Used by `inference/hands.py`.
+- **Licence**: Apache License 2.0, (c) Google LLC; see `LICENSE-blazepose.txt`. Unchanged weights.
+- **Command**: `python -m video_mocap.models convert-detector --hands`.
+- **Parity** (max abs difference to the TFLite interpreter on a random input; landmarks in 224-px crop pixels):
+
+| file | source | max abs difference per output | sha256 |
+|---|---|---|---|
+{chr(10).join(rows)}
+"""
+    for dst in out:
+        (directory / (dst.stem + ".md")).write_text(card)
+    return out
+
+
 def parity(tflite_path: Path, onnx_path: Path, seed: int = 0) -> dict[str, float]:
     """Max abs difference between the TFLite interpreter and onnxruntime, per output, on one input."""
     import numpy as np

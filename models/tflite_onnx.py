@@ -109,7 +109,11 @@ def _typed_vector(table, kind: int) -> np.ndarray:
     return v.ValuesAsNumpy()
 
 
-def convert(src: str | Path, dst: str | Path, expose: tuple[str, ...] = (), name: str | None = None) -> Path:
+def convert(src: str | Path, dst: str | Path, expose: tuple[str, ...] = (), name: str | None = None,
+            half: bool = False) -> Path:
+    """Convert the TFLite model ``src`` to ONNX ``dst``; ``expose`` names interior tensors to output too (NCHW).
+    With ``half``, weights are stored as fp16 and cast to fp32 in the graph (half the file; onnxruntime folds
+    the casts at load, so it computes in fp32 as before; exact for models whose TFLite weights are fp16)."""
     import tflite
 
     buf = Path(src).read_bytes()
@@ -133,7 +137,12 @@ def convert(src: str | Path, dst: str | Path, expose: tuple[str, ...] = (), name
 
     def const(arr: np.ndarray, hint: str) -> str:
         n = f"{hint}_{len(inits)}"
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), n))
+        arr = np.ascontiguousarray(arr)
+        if half and arr.dtype == np.float32 and arr.size >= 256:
+            inits.append(numpy_helper.from_array(arr.astype(np.float16), n + "_fp16"))
+            nodes.append(helper.make_node("Cast", [n + "_fp16"], [n], to=TensorProto.FLOAT))
+        else:
+            inits.append(numpy_helper.from_array(arr, n))
         return n
 
     def act(name_in: str, fused: int, out: str) -> None:
@@ -340,8 +349,9 @@ def main(argv=None) -> None:
     p.add_argument("src")
     p.add_argument("dst")
     p.add_argument("--expose", nargs="*", default=[])
+    p.add_argument("--half", action="store_true", help="store the weights as fp16")
     a = p.parse_args(argv)
-    print(convert(a.src, a.dst, tuple(a.expose)))
+    print(convert(a.src, a.dst, tuple(a.expose), half=a.half))
 
 
 if __name__ == "__main__":

@@ -72,11 +72,18 @@ def test_heavy_model_builds_to_the_manifest_hash_and_captures(tmp_path):
 ])
 def test_hand_models_convert(relpath, tolerance, tmp_path):
     """MediaPipe's hand landmark and holistic hand re-crop models (MEAN, FULLY_CONNECTED, PRELU, STRIDED_SLICE):
-    within 1e-5 of the crop size of the TFLite interpreter (hand landmarks in 224-px crop pixels)."""
+    within 1e-5 of the crop size of the TFLite interpreter (hand landmarks in 224-px crop pixels), also with the
+    weights stored as fp16 where the TFLite file's are; the shipped files are exactly what the converter makes."""
+    from video_mocap.inference.weights import manifest, sha256
     from video_mocap.models.assets import mediapipe_tflite
+    from video_mocap.models.card import HAND_MODELS
 
     src = mediapipe_tflite(relpath)
-    dst = convert(src, tmp_path / "hand.onnx")
-    for seed in (0, 1):
-        for out, diff in parity(src, dst, seed).items():
-            assert diff < tolerance[out], (relpath, out, diff)
+    name = next(n for n, (path, _) in HAND_MODELS.items() if path == relpath)
+    for half in {False, HAND_MODELS[name][1]}:
+        dst = convert(src, tmp_path / f"hand{half}.onnx", half=half)
+        for seed in (0, 1):
+            for out, diff in parity(src, dst, seed).items():
+                assert diff < tolerance[out], (relpath, half, out, diff)
+    shipped = convert(src, tmp_path / f"{name}.onnx", half=HAND_MODELS[name][1])
+    assert sha256(shipped) == manifest()[name]["sha256"] == sha256(weight_path(name))

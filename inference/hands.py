@@ -1,0 +1,135 @@
+"""Hands: 21 landmarks a hand, in pixels and in metres, from MediaPipe's hand models on crops the body places.
+
+As MediaPipe Holistic does: BlazePose's wrist, index and pinky points give each hand a rough rotated box
+(:func:`roi_from_body`); the holistic re-crop model centres and turns it on the hand (:meth:`HandTracker.recrop`);
+the hand landmark model reads 21 points, their world coordinates (metres, hand-centred) and a presence score.
+A hand seen on the previous frame is cropped from its own landmarks instead (:func:`roi_from_hand`, tracking)
+while that crop agrees with the body's. Left and right come from the body, never from the hand model, so a
+hand cannot jump to the other arm. Unseen hands (presence under ``min_presence``) give ``None``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import runtime
+from .detector import Pose, Roi
+from .weights import weight_path
+
+HAND_POINTS = 21
+SIDES = ("l", "r")
+#: BlazePose landmarks of each hand: wrist, pinky knuckle, index knuckle.
+BODY_POINTS = {"l": (15, 17, 19), "r": (16, 18, 20)}
+#: The hand landmarks that place the next frame's crop (wrist, thumb base, the knuckles and the joints above).
+_TRACK_POINTS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
+RECROP_SIZE, LANDMARK_SIZE = 256, 224
+
+
+@dataclass
+class Hand:
+    """One hand on one frame."""
+
+    pixels: np.ndarray  # (21, 2) image pixels, MediaPipe's hand landmark order (0 = wrist)
+    world: np.ndarray  # (21, 3) metres, camera axes (x right, y down, z forward), about the hand's centre
+    presence: float  # the landmark model's hand presence, 0..1
+    roi: Roi  # the crop it was read from
+
+
+def _angle(start: np.ndarray, end: np.ndarray, target: float) -> float:
+    """Rotation (radians) that turns the image vector start -> end to ``target`` (radians, y up), in (-pi, pi]."""
+    d = end - start
+    a = target - np.arctan2(-d[1], d[0])
+    return float((a + np.pi) % (2 * np.pi) - np.pi)
+
+
+def _transformed(roi: Roi, scale: float, shift_y: float) -> Roi:
+    """MediaPipe's rect transformation: shifted by ``shift_y`` x side along the crop's own y, then scaled."""
+    dy = shift_y * roi.size
+    return Roi(roi.cx - dy * np.sin(roi.angle), roi.cy + dy * np.cos(roi.angle), roi.size * scale, roi.angle)
+
+
+def roi_from_body(pose: Pose, side: str) -> Roi:
+    """The rough hand crop from the body's wrist, pinky and index points (MediaPipe's hand-from-pose rule): centred
+    on the estimated middle knuckle, twice its distance to the wrist, x 2.7, turned so the fingers point up."""
+    wrist, pinky, index = (pose.landmarks[i] for i in BODY_POINTS[side])
+    middle = (2 * index + pinky) / 3
+    roi = Roi(float(middle[0]), float(middle[1]), float(2 * np.hypot(*(middle - wrist))), _angle(wrist, middle, np.pi / 2))
+    return _transformed(roi, 2.7, -0.1)
+
+
+def roi_from_hand(pixels: np.ndarray) -> Roi:
+    """The next frame's crop from a hand's landmarks (MediaPipe's hand tracking rule): turned so the wrist ->
+    knuckles vector points up, around the tracking points' box, x 2, shifted toward the fingers, square."""
+    wrist = pixels[0]
+    knuckles = ((pixels[5] + pixels[13]) / 2 + pixels[9]) / 2
+    angle = _angle(wrist, knuckles, np.pi / 2)
+    pts = pixels[list(_TRACK_POINTS)]
+    c, s = np.cos(angle), np.sin(angle)
+    local = pts @ np.array([[c, -s], [s, c]])  # image -> crop axes (rotate by -angle)
+    lo, hi = local.min(0), local.max(0)
+    mid = (lo + hi) / 2 @ np.array([[c, s], [-s, c]])  # back to image axes
+    roi = Roi(float(mid[0]), float(mid[1]), float(max(hi - lo)), angle)
+    return _transformed(roi, 2.0, -0.1)
+
+
+def _agree(a: Roi, b: Roi) -> bool:
+    """Two crops of the same hand: centres within 0.2 of the side, sides within 40 %, turns within 40 deg."""
+    turn = abs((a.angle - b.angle + np.pi) % (2 * np.pi) - np.pi)
+    return (np.hypot(a.cx - b.cx, a.cy - b.cy) < 0.2 * b.size and abs(a.size / b.size - 1) < 0.4
+            and turn < np.radians(40))
+
+
+def _crop(rgb: np.ndarray, roi: Roi, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The crop as the models take it (1 x size x size x 3 in [0, 1]) and its crop -> image affine."""
+    m = roi.matrix(size)
+    crop = cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
+    return (crop.astype(np.float32) / 255.0)[None], m
+
+
+class HandTracker:
+    """Both hands of one person, frame after frame: call it with each frame and that frame's body :class:`Pose`."""
+
+    def __init__(self, device: str = "auto", threads: int = 0, min_presence: float = 0.5):
+        self.landmark = runtime.session(weight_path("hand_landmark_full"), device, threads)
+        self.recropper = runtime.session(weight_path("hand_recrop"), device, threads)
+        self.min_presence = min_presence
+        self.previous: dict[str, Roi | None] = {s: None for s in SIDES}
+
+    def recrop(self, rgb: np.ndarray, rough: Roi) -> Roi:
+        """The holistic re-crop model's box on the hand inside ``rough``: its two points are the hand's centre
+        and a point toward the wrist at half the side."""
+        x, m = _crop(rgb, rough, RECROP_SIZE)
+        kp = self.recropper.run(None, {"input_1": x})[0].reshape(2, 2) @ m[:, :2].T + m[:, 2]
+        return Roi(float(kp[0, 0]), float(kp[0, 1]), float(2 * np.hypot(*(kp[1] - kp[0]))), _angle(kp[0], kp[1], -np.pi / 2))
+
+    def read(self, rgb: np.ndarray, roi: Roi) -> Hand:
+        """The 21 landmarks inside ``roi``."""
+        x, m = _crop(rgb, roi, LANDMARK_SIZE)
+        points, presence, _, world = self.landmark.run(None, {"input_1": x})
+        pixels = points[0].reshape(HAND_POINTS, 3)[:, :2] @ m[:, :2].T + m[:, 2]
+        c, s = np.cos(roi.angle), np.sin(roi.angle)
+        w = world[0].reshape(HAND_POINTS, 3)
+        world_cam = np.stack([c * w[:, 0] - s * w[:, 1], s * w[:, 0] + c * w[:, 1], w[:, 2]], 1)  # the crop's turn undone
+        return Hand(pixels, world_cam, float(presence[0, 0]), roi)
+
+    def __call__(self, rgb: np.ndarray, pose: Pose | None) -> dict[str, Hand | None]:
+        """Each side's hand on this frame (``None``: not seen, or no body)."""
+        out: dict[str, Hand | None] = {}
+        for side in SIDES:
+            if pose is None:
+                self.previous[side] = None
+                out[side] = None
+                continue
+            placed = self.recrop(rgb, roi_from_body(pose, side))
+            tracked = self.previous[side]
+            hand = self.read(rgb, tracked if tracked is not None and _agree(tracked, placed) else placed)
+            seen = hand.presence >= self.min_presence
+            self.previous[side] = roi_from_hand(hand.pixels) if seen else None
+            out[side] = hand if seen else None
+        return out
+
+    def reset(self) -> None:
+        """Forget the previous frame (after a cut or a lost body)."""
+        self.previous = {s: None for s in SIDES}

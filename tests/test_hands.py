@@ -1,0 +1,74 @@
+"""Hands: the tracker against MediaPipe Holistic on real footage, left/right from the body, crops."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from video_mocap.inference.detector import BlazePose, Roi
+from video_mocap.inference.hands import HandTracker, roi_from_hand
+from video_mocap.inference.person import PersonChoice, Tracker
+from video_mocap.inference.video import frames
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def tracked():
+    """Our hands on 30 frames of the pose2sim demo's camera 3 (both hands in view), and Holistic's reference
+    (``models/synth/mediapipe_hands.py`` on the same frames)."""
+    from video_mocap.models.assets import pose2sim_demo
+
+    ref = np.load(DATA / "holistic_hands_cam03.npz")
+    start = int(ref["start"])
+    body, hands = Tracker(BlazePose("cpu"), PersonChoice.parse("auto")), HandTracker("cpu")
+    out = []
+    for _, _, rgb in frames(pose2sim_demo() / "videos" / "cam03.mp4", start, start + len(ref["left"])):
+        out.append(hands(rgb, body(rgb)))
+    return out, ref
+
+
+def test_hands_match_holistic_and_keep_their_side(tracked):
+    """Median landmark distance to Holistic's within 10 % of the hand's size (wrist to middle knuckle) on each
+    side, and each hand nearer its own side's reference than the other hand's."""
+    out, ref = tracked
+    for side, name, other in (("l", "left", "right"), ("r", "right", "left")):
+        errs, swapped = [], []
+        for hands, mine, theirs in zip(out, ref[name], ref[other]):
+            if hands[side] is None or not np.isfinite(mine).all():
+                continue
+            size = np.linalg.norm(mine[0] - mine[9])
+            errs.append(np.median(np.linalg.norm(hands[side].pixels - mine, axis=1)) / size)
+            swapped.append(np.isfinite(theirs).all() and np.median(np.linalg.norm(hands[side].pixels - theirs, axis=1)) / size < errs[-1])
+        assert len(errs) >= 20, f"the {name} hand was found on {len(errs)} of the frames Holistic found it"
+        assert np.median(errs) < 0.10, (name, np.median(errs))
+        assert not any(swapped), name
+
+
+def test_world_landmarks_are_a_hand_in_metres(tracked):
+    """World landmarks: a real hand's size (wrist to middle knuckle, whatever the fingers do: 6-12 cm on the
+    median frame; MediaPipe's scale wavers frame to frame), turned back to camera axes so the hand points where
+    it points in the picture."""
+    out, _ = tracked
+    palms = []
+    for hands in out:
+        for hand in hands.values():
+            if hand is None:
+                continue
+            palms.append(np.linalg.norm(hand.world[9] - hand.world[0]))
+            d2 = hand.pixels[9] - hand.pixels[0]
+            d3 = hand.world[9, :2] - hand.world[0, :2]
+            if np.linalg.norm(d2) > 15:  # the hand not pointing at the camera
+                assert d2 @ d3 / (np.linalg.norm(d2) * np.linalg.norm(d3)) > 0.7
+    assert 0.06 < np.median(palms) < 0.12 and 0.03 < min(palms) and max(palms) < 0.16, np.percentile(palms, [0, 50, 100])
+
+
+def test_crop_from_landmarks_turns_with_the_hand():
+    """A hand pointing up gives an upright crop; the same hand turned 90 deg gives a crop turned 90 deg, same size."""
+    rng = np.random.default_rng(0)
+    up = np.c_[rng.uniform(-20, 20, 21), -np.linspace(0, 100, 21)] + [300, 300]
+    up[0] = [300, 300]
+    a = roi_from_hand(up)
+    turned = (up - up[0]) @ np.array([[0, 1], [-1, 0]]).T + up[0]  # 90 deg
+    b = roi_from_hand(turned)
+    assert isinstance(a, Roi) and abs(a.angle) < 0.3
+    assert abs(abs(b.angle - a.angle) - np.pi / 2) < 0.05 and np.isclose(a.size, b.size, rtol=1e-6)
