@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..filters import runs
 from ..skeleton import load_skeleton
 from . import runtime
 from .camera import floor_height
@@ -54,8 +55,21 @@ def pin_planted(world: np.ndarray, planted: np.ndarray) -> np.ndarray:
 
 #: Ankles (h36m17) in :data:`FOOT` order: the joints the contact model and the solve hold still.
 ANKLES = tuple(points[0] for points in FOOT.values())
-#: A foot is in contact at or above this probability.
-CONTACT = 0.5
+#: A contact starts where a foot's probability reaches CONTACT and lasts while it stays at or above
+#: CONTACT_HOLD (hysteresis: on the validation subjects, recall 0.895 -> 0.947 for precision 0.902 -> 0.872).
+CONTACT, CONTACT_HOLD = 0.5, 0.2
+
+
+def in_contact(prob: np.ndarray, on: float = CONTACT, hold: float = CONTACT_HOLD) -> np.ndarray:
+    """(..., T, 2) bool from contact probabilities (..., T, 2): each run of frames at or above ``hold`` that
+    reaches ``on`` somewhere."""
+    prob = np.asarray(prob)
+    flat = np.moveaxis(prob, -2, -1).reshape(-1, prob.shape[-2])  # (..., feet) rows of T frames
+    out = np.zeros(flat.shape, bool)
+    for row, p in enumerate(flat):
+        for a, b in runs(p >= hold):
+            out[row, a:b] = (p[a:b] >= on).any()
+    return np.moveaxis(out.reshape(prob.shape[:-2] + (prob.shape[-1], prob.shape[-2])), -1, -2)
 
 
 def contact_features(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, fps: float) -> np.ndarray:

@@ -34,7 +34,7 @@ from scipy.optimize import least_squares
 
 from ..skeleton import Skeleton
 from .camera import TYPICAL_PITCH
-from .contacts import ANKLES, CONTACT
+from .contacts import ANKLES, in_contact
 from ..filters import runs
 from .lifters import window_starts
 from .normalize import person_scale
@@ -144,8 +144,8 @@ class _Problem:
         return x
 
     def set_contacts(self, contact: np.ndarray) -> None:
-        """Contact probabilities (T, 2); below :data:`CONTACT` a foot is free."""
-        on = contact >= CONTACT
+        """Contact probabilities (T, 2); a foot is held where :func:`.contacts.in_contact` says so."""
+        on = in_contact(contact)
         self.contact = on
         self.w_floor = np.where(on, np.sqrt(contact), 0.0)  # (T, 2)
         if self.o.per_stance:
@@ -356,7 +356,7 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
 def _first_plane(x: np.ndarray, contact: np.ndarray, up: np.ndarray) -> float:
     """Height (along ``up``) of the ankles' plane: the median contact ankle, else the lower ankles' 20th percentile."""
     h = x[:, list(ANKLES)] @ up  # (T, 2)
-    on = contact >= CONTACT
+    on = in_contact(contact)
     if on.sum() >= 3:
         return float(np.median(h[on]))
     return float(np.percentile(h.min(1), 20))

@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--windows", type=int, default=6000, help="training windows of 64 frames")
     co.add_argument("--seed", type=int, default=0)
     co.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    co.add_argument("--card", action="store_true", help="only measure the shipped network again and rewrite its card")
     co.add_argument("--no-ship", action="store_true", help="train only: leave models/weights as it is")
     cd = sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     cd.add_argument("--heavy", action="store_true", help="build the heavy landmark model instead (npm @mediapipe/pose; 55 MB, not committed)")
@@ -146,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         from . import contacts
 
         _threads(args.threads)
+        if args.card:
+            from ..inference.weights import manifest
+
+            print(contacts.write_card(weight_path("contacts"), args.data, weight_path("single"), manifest()["contacts"]["command"]))
+            return 0
         ckpt = contacts.train(args.data, weight_path("single"), args.out, args.minutes, args.windows, seed=args.seed)
         if not args.no_ship:
             command = " ".join(["python -m video_mocap.models contacts"] + (argv if argv is not None else sys.argv[1:])[1:])

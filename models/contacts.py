@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inference.contacts import ANKLES, CONTACT, contact_features
+from ..inference.contacts import ANKLES, CONTACT, CONTACT_HOLD, contact_features, in_contact
 from ..inference.lifters import FrameLifter
 from . import data as D
 
@@ -54,8 +54,8 @@ def make_set(clips: D.Clips, windows: int, frames: int, lifter: FrameLifter, see
 
 
 def precision_recall(prob: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """Precision, recall and F1 of contacts at :data:`CONTACT` over every frame and foot."""
-    pred = prob >= CONTACT
+    """Precision, recall and F1 of the contacts the capture holds (:func:`in_contact`) over every frame and foot."""
+    pred = in_contact(prob)
     tp = float((pred & truth).sum())
     precision, recall = tp / max(pred.sum(), 1), tp / max(truth.sum(), 1)
     return {"precision": precision, "recall": recall, "f1": 2 * precision * recall / max(precision + recall, 1e-9),
@@ -164,12 +164,20 @@ def evaluate(onnx_path: str | Path, data: str, lifter_path: str | Path, windows:
 
 def ship(checkpoint: str | Path, data: str, lifter_path: str | Path, command: str, directory: Path | None = None) -> Path:
     """Export into the weights folder, measure on the held-out subjects, register the hash, write the card."""
-    import json
-
-    from ..inference.weights import WEIGHTS_DIR, register
+    from ..inference.weights import WEIGHTS_DIR
 
     directory = Path(directory or WEIGHTS_DIR)
-    onnx_path = export(checkpoint, directory / "contacts.onnx")
+    return write_card(export(checkpoint, directory / "contacts.onnx"), data, lifter_path, command)
+
+
+def write_card(onnx_path: Path, data: str, lifter_path: str | Path, command: str) -> Path:
+    """Measure the network in ``onnx_path`` on the held-out subjects (as the capture decides contacts), register
+    its hash and the figures, write ``contacts.eval.json`` and the card beside it."""
+    import json
+
+    from ..inference.weights import register
+
+    directory = onnx_path.parent
     result = evaluate(onnx_path, data, lifter_path)
     (directory / "contacts.eval.json").write_text(json.dumps(result, indent=2) + "\n")
     entry = register("contacts", onnx_path, {"kind": "contacts", "command": command, "licence": "CMU mocap: free for all uses",
@@ -181,7 +189,8 @@ def ship(checkpoint: str | Path, data: str, lifter_path: str | Path, command: st
 temporal convolutions (width 128, receptive field 35 frames, 0.2 M parameters). Inputs per frame
 (`inference.contacts.contact_features`): the normalised 2D, the lifted pelvis-relative 3D (camera axes), the
 2D speed of every joint in person heights per second and the 3D speed relative to the pelvis. The clip-level
-solve (`inference/solve.py`) holds feet above {CONTACT} still on the floor.
+solve (`inference/solve.py`) holds a foot still on the floor from where its probability reaches {CONTACT} for as
+long as it stays at or above {CONTACT_HOLD} (`inference.contacts.in_contact`).
 
 **Data and licence.** CMU Graphics Lab mocap (free for all uses; "The data used in this project was obtained
 from mocap.cs.cmu.edu. The database was created with funding from NSF EIA-0196217."), training subjects only
@@ -197,7 +206,7 @@ fixed seed; `contacts.eval.json`):
 
 | | precision | recall | F1 |
 |---|---|---|---|
-| this network (p >= {CONTACT}) | {result['precision']:.3f} | {result['recall']:.3f} | {result['f1']:.3f} |
+| this network (held from p >= {CONTACT} while p >= {CONTACT_HOLD}) | {result['precision']:.3f} | {result['recall']:.3f} | {result['f1']:.3f} |
 | rule on the 2D alone (ankle slower than 0.3 person heights/s) | {rule['precision']:.3f} | {rule['recall']:.3f} | {rule['f1']:.3f} |
 
 True contact rate: {result['contact_rate']:.2f} of foot-frames.

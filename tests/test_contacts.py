@@ -1,7 +1,7 @@
 """Foot contacts: the shipped contact network on held-out mocap, its inputs, and the floor under contacts."""
 import numpy as np
 
-from video_mocap.inference.contacts import ContactModel, contact_features, contact_floor
+from video_mocap.inference.contacts import ContactModel, contact_features, contact_floor, in_contact
 from video_mocap.inference.lifters import FrameLifter
 from video_mocap.inference.weights import weight_path
 from video_mocap.models import contacts as C
@@ -20,6 +20,18 @@ def test_contact_network_on_held_out_subjects(cmu_file):
     rule = C.precision_recall((np.linalg.norm(feats[..., speed_cols], axis=-1) < 0.3).astype(float), truth)
     assert net["f1"] > 0.78 and net["precision"] > 0.7 and net["recall"] > 0.8, net
     assert net["f1"] > rule["f1"] + 0.15, (net, rule)
+
+
+def test_contacts_hold_while_the_probability_stays_up():
+    """A contact starts at 0.5 and lasts while the probability stays at or above 0.2; a run that never
+    reaches 0.5 is no contact. Left and right feet are decided apart; a batch of clips as one."""
+    left = [0.1, 0.3, 0.6, 0.9, 0.4, 0.25, 0.1, 0.3, 0.45, 0.3, 0.05]
+    right = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.7, 0.7]
+    prob = np.array([left, right]).T  # (T, 2)
+    held = in_contact(prob)
+    assert held[:, 0].tolist() == [False, True, True, True, True, True, False, False, False, False, False]
+    assert held[:, 1].tolist() == [False] * 9 + [True, True]
+    np.testing.assert_array_equal(in_contact(np.stack([prob, prob[::-1]]))[1], held[::-1])
 
 
 def test_features_ignore_unseen_joints_and_scale():
