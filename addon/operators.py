@@ -21,7 +21,8 @@ def _settings(context):
 def _options(s) -> CaptureOptions:
     return CaptureOptions(lifter=s.lifter, device=s.device, complete=s.complete, threshold=s.threshold, smooth=s.smooth,
                           fov=s.fov, start=s.frame_start, stop=s.frame_stop or None, fix_swaps=s.fix_swaps,
-                          solve=s.solve, person="auto" if s.person < 0 else str(s.person), detector=s.detector)
+                          solve=s.solve, person="auto" if s.person < 0 else str(s.person), detector=s.detector,
+                          hands=s.hands)
 
 
 def _retarget_options(s) -> dict:

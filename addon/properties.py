@@ -58,6 +58,8 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
         ("heavy", "Heavy", "BlazePose's heavy landmark model: better 2D, about 3x slower; in the zips built with "
                            "--heavy, else built once with python -m video_mocap.models convert-detector --heavy")])
     device: bpy.props.EnumProperty(name="Device", items=_device_items)
+    hands: bpy.props.BoolProperty(name="Hands", default=False,
+                                  description="Also capture the fingers and key the rig's finger bones (about 1.5x the time)")
     complete: bpy.props.BoolProperty(name="Fill Occluded Joints", default=True,
                                      description="Joints the detector barely sees are masked and filled by MPM")
     threshold: bpy.props.FloatProperty(name="Threshold", default=0.3, min=0.0, max=1.0,

@@ -57,7 +57,7 @@ def _capture(args: argparse.Namespace) -> int:
     opts = CaptureOptions(lifter=args.lifter, device=args.device, complete=not args.no_complete, threshold=args.threshold,
                           smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
                           fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones, solve=not args.no_solve,
-                          person=args.person, detector=args.detector)
+                          person=args.person, detector=args.detector, hands=args.hands)
     if args.threads is not None:
         from . import runtime
 
@@ -117,7 +117,7 @@ def _batch(args: argparse.Namespace) -> int:
     from .pipeline import CaptureOptions
 
     opts = CaptureOptions(lifter=args.lifter, device=args.device, smooth=args.smooth, fov=args.fov, person=args.person,
-                          solve=not args.no_solve, detector=args.detector)
+                          solve=not args.no_solve, detector=args.detector, hands=args.hands)
     outputs = Outputs(bvh=args.bvh, preview=args.preview, blend=args.blend, force=args.force)
     executor, client = None, None
     if args.scheduler:
@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--detector", choices=["full", "heavy"], default="full",
                      help="landmark model: full (shipped) or heavy (better 2D, slower; build it once with "
                           "python -m video_mocap.models convert-detector --heavy)")
+    cap.add_argument("--hands", action="store_true",
+                     help="also capture the fingers (21 points a hand, MediaPipe's hand models; about 1.5x the time)")
     cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
     cap.add_argument("--keep-swaps", action="store_true",
                      help="keep the detector's left/right labels as they are (by default swaps are undone over the clip)")
@@ -207,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--device", choices=["auto", "cpu", "gpu", "cuda"], default="auto")
     bat.add_argument("--person", default="auto", help="as for capture (applies to every clip)")
     bat.add_argument("--detector", choices=["full", "heavy"], default="full", help="as for capture")
+    bat.add_argument("--hands", action="store_true", help="as for capture")
     bat.add_argument("--no-solve", action="store_true")
     bat.add_argument("--smooth", type=float, default=0.5)
     bat.add_argument("--fov", type=float, default=60.0)

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .. import filters
+from ..skeleton import load_skeleton
 from . import runtime
+from .bones import with_bone_lengths
 from .detector import Pose, Roi
 from .weights import weight_path
 
@@ -25,6 +28,12 @@ BODY_POINTS = {"l": (15, 17, 19), "r": (16, 18, 20)}
 #: The hand landmarks that place the next frame's crop (wrist, thumb base, the knuckles and the joints above).
 _TRACK_POINTS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
 RECROP_SIZE, LANDMARK_SIZE = 256, 224
+HAND = load_skeleton("hand21")
+KNUCKLES = HAND.group("knuckles")
+MIDDLE_KNUCKLE = HAND.index("middle_mcp")
+#: Wrist to middle knuckle per forearm (elbow to wrist) length: anthropometric tables give the hand 0.108 and
+#: the forearm 0.146 of the body's height, the middle knuckle at 0.47 of the hand's length.
+PALM_PER_FOREARM = 0.35
 
 
 @dataclass
@@ -133,3 +142,30 @@ class HandTracker:
     def reset(self) -> None:
         """Forget the previous frame (after a cut or a lost body)."""
         self.previous = {s: None for s in SIDES}
+
+
+def hand_points(world: np.ndarray, forearm: float, fps: float, smooth: float = 0.5, method: str = "butterworth") -> np.ndarray:
+    """Both hands of a clip as the motion carries them: ``world`` (T, 2, 21, 3) the hand model's world landmarks
+    in camera axes (NaN where a hand was not seen) -> (T, 2, 21, 3) wrist-relative points, in metres, with one
+    set of finger bone lengths for the clip and both hands (the model's own scale wavers by +-20 % from frame
+    to frame) sized to the body (wrist to middle knuckle = :data:`PALM_PER_FOREARM` x ``forearm``), smoothed
+    over each stretch of frames a hand was seen (``smooth`` 0..1, as the body's smoothing), NaN where unseen."""
+    rel = world - world[:, :, :1]
+    size = np.linalg.norm(rel[:, :, list(KNUCKLES)], axis=-1).mean(-1)  # (T, 2) this frame's palm
+    unit = rel / np.where(size > 1e-6, size, np.nan)[..., None, None]
+    seen = np.isfinite(unit).all((2, 3))
+    if smooth > 0:
+        for k in range(2):
+            for a, b in filters.runs(seen[:, k]):
+                unit[a:b, k] = filters.smooth(unit[a:b, k].reshape(b - a, -1), fps, method, smooth).reshape(b - a, -1, 3)
+    out = np.full(world.shape, np.nan)
+    if not seen.any():
+        return out
+    both = unit[seen]  # (N, 21, 3) every seen hand, left and right
+    lengths = np.zeros(len(HAND))
+    for j, parent in enumerate(HAND.parents):
+        if parent >= 0:
+            lengths[j] = np.median(np.linalg.norm(both[:, j] - both[:, parent], axis=-1))
+    palm = PALM_PER_FOREARM * forearm / np.median(np.linalg.norm(both[:, MIDDLE_KNUCKLE], axis=-1))
+    out[seen] = with_bone_lengths(both, lengths * palm, HAND)
+    return out

@@ -28,6 +28,7 @@ from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
 from .contacts import ANKLES, ContactModel, contact_floor, pin_planted, planted_feet
 from .detector import BlazePose
+from .hands import PALM_PER_FOREARM, HandTracker, hand_points
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
 from .person import PersonChoice, Tracker
@@ -70,6 +71,7 @@ class CaptureOptions:
     solve: bool = True  # the clip-level solve: 2D, lifter, bones, contacts, floor and camera together
     person: str = "auto"  # whom to capture: "auto", an index on the start frame, "x,y" or "x0,y0,x1,y1" (see .person)
     detector: str = "full"  # the landmark model: "full" (shipped) or "heavy" (built from npm; better 2D, slower)
+    hands: bool = False  # 21 points a hand from MediaPipe's hand models (the motion's skeleton becomes h36m17_hands)
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -126,9 +128,10 @@ class Capture:
     motion: Motion
     pixels: np.ndarray
     start: int
-    camera: np.ndarray  # (T, 23, 3) the output pose (smoothed, resampled) pelvis-relative in camera axes (x right, y down, z forward), m
+    camera: np.ndarray  # (T, J, 3) the output pose (smoothed, resampled) pelvis-relative in camera axes (x right, y down, z forward), m
     root: np.ndarray  # (T, 3) the pelvis in camera space, metres
     swapped: dict[str, np.ndarray] | None = None  # frames (T,) relabelled left/right, per landmark group (arms, legs)
+    hand_pixels: np.ndarray | None = None  # (T, 2, 21, 2) left/right hand landmarks in pixels (hands on), NaN unseen
 
 
 def capture(video: str | Path, opts: CaptureOptions | None = None,
@@ -145,6 +148,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     context = ContextLifter(weight_path("context"), opts.device) if opts.lifter == "context" else None
     model = BlazePose(opts.device, features=context is not None, landmark=opts.detector)
     tracker = Tracker(model, choice, start_frame=opts.start)
+    hand_tracker = HandTracker(opts.device) if opts.hands else None
+    hand_px, hand_world, hand_presence = [], [], []  # per frame (2, 21, 2) pixels, (2, 21, 3) metres (NaN: unseen), (2,)
     context_rel: dict[int, np.ndarray] = {}
     context_s = 0.0
     mapping = load_map("blazepose33", "h36m17_ext")
@@ -155,6 +160,11 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         if cancel and cancel():
             raise Cancelled("capture cancelled")
         pose = tracker(rgb)
+        if hand_tracker is not None:
+            hands = hand_tracker(rgb, pose)
+            hand_px.append(np.stack([h.pixels if h else np.full((21, 2), np.nan) for h in hands.values()]))
+            hand_world.append(np.stack([h.world if h else np.full((21, 3), np.nan) for h in hands.values()]))
+            hand_presence.append([h.presence if h else 0.0 for h in hands.values()])
         times.append(t)
         seen.append(pose is not None)
         if pose is None:
@@ -191,6 +201,12 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             pixels[changed] = np.nan_to_num(pixels[changed])
             for n in changed:  # lifted from mislabelled 2D: the single lifter lifts these frames again
                 context_rel.pop(int(n), None)
+    if hand_tracker is not None:  # each hand was cropped at the wrist the detector named: follow its arms' swaps
+        hand_px, hand_world, hand_presence = np.array(hand_px), np.array(hand_world), np.array(hand_presence, np.float32)
+        if swapped is not None:
+            flip = swapped["arms"]
+            for a in (hand_px, hand_world, hand_presence):
+                a[flip] = a[flip][:, ::-1]
     conf = out_of_frame(pixels, conf, info.width, info.height)
     pixels, conf, long_gaps = fill_gaps(pixels, conf, seen, int(opts.max_gap * info.fps))
     # Lift (pelvis-relative, camera axes).
@@ -255,15 +271,29 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     times = np.array(times) - times[0]
     grid = np.arange(len(times)) / info.fps
     if len(times) > 1 and np.abs(times - grid).max() > 0.5 / info.fps:
-        world = np.stack([np.interp(grid, times, world[:, j, d]) for j in range(23) for d in range(3)], 1).reshape(-1, 23, 3)
+        J = world.shape[1]
+        world = np.stack([np.interp(grid, times, world[:, j, d]) for j in range(J) for d in range(3)], 1).reshape(-1, J, 3)
         root_w = world[:, 0].copy()
+        nearest = np.clip(np.searchsorted(times, grid), 0, len(times) - 1)
         if solved is not None:
-            solved.contact = solved.contact[np.clip(np.searchsorted(times, grid), 0, len(times) - 1)]
+            solved.contact = solved.contact[nearest]
+        if hand_tracker is not None:
+            hand_world, hand_presence = hand_world[nearest], hand_presence[nearest]
     if lengths is not None:  # smoothing and resampling bend lengths a little: the clip's skeleton again, extras carried along
         rebuilt = with_bone_lengths(world[:, :17], lengths, body)
         moved, world[:, :17] = rebuilt - world[:, :17], rebuilt
         for extra, parent in EXTRAS.items():
             world[:, names.index(extra)] += moved[:, names.index(parent)]
+    skeleton = mapping.target
+    if hand_tracker is not None:  # each hand's points on its wrist, one set of finger bones for the clip
+        skeleton = load_skeleton("h36m17_hands")
+        wrists = [names.index("l_wrist"), names.index("r_wrist")]
+        forearm = float(np.nanmedian(np.linalg.norm(world[:, wrists] - world[:, [names.index("l_elbow"), names.index("r_elbow")]], axis=-1)))
+        local = hand_points(hand_world, forearm, info.fps, opts.smooth, opts.smooth_method) @ rotation.T  # (T, 2, 21, 3) world axes
+        hand_seen = np.isfinite(local).all((2, 3)) & (conf_out[:, wrists] > 0)
+        world = np.concatenate([world, (world[:, wrists, None] + local)[:, :, 1:].reshape(len(world), 40, 3)], 1)
+        hand_conf = np.where(hand_seen, np.clip(hand_presence, 0.05, 1.0), 0.0)
+        conf_out = np.concatenate([conf_out, np.repeat(hand_conf, 20, axis=1)], 1)
     joints = np.where(conf_out[..., None] > 0, world - root_w[:, None], np.nan)
     K = np.array([[f, 0, centre[0]], [0, f, centre[1]], [0, 0, 1]], np.float32)
     meta = {"source": str(video), "lifter": opts.lifter, "provider": model.provider, "options": asdict(opts),
@@ -282,8 +312,11 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         if contact is None:
             meta["contacts_note"] = ("the feet were not seen in enough frames: solved without foot contacts" if not feet_seen
                                      else "the clip is too short for foot contacts: solved without them")
+    if hand_tracker is not None:
+        meta["hand_frames"] = {"left": int(hand_seen[:, 0].sum()), "right": int(hand_seen[:, 1].sum())}
     progress("done", 1, 1, track_fps)
-    motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=mapping.target, frame="blender",
+    motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=skeleton, frame="blender",
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta,
                     contacts=None if solved is None else solved.contact)
-    return Capture(motion, pixels, opts.start, (world - root_w[:, None]) @ rotation, root, swapped)
+    return Capture(motion, pixels, opts.start, (world - root_w[:, None]) @ rotation, root, swapped,
+                   hand_pixels=hand_px if hand_tracker is not None else None)

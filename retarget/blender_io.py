@@ -240,14 +240,15 @@ class Report:
 
 
 def prepare(motion: Motion) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Canonical joints (T, 23, 3) in Blender's frame with the floor at z = 0, confidences, has-root."""
+    """Canonical joints (T, 23 or 63 with the hands, 3) in Blender's frame with the floor at z = 0, confidences,
+    has-root."""
     m = motion.to_frame("blender")
     pos, conf = m.positions(), m.confidence
     if m.skeleton.name == "h36m17":
         pos = np.concatenate([pos, np.full((len(pos), 6, 3), np.nan, np.float32)], 1)
         conf = np.concatenate([conf, np.zeros((len(pos), 6), np.float32)], 1)
-    elif m.skeleton.name != "h36m17_ext":
-        raise ValueError(f"retargeting needs an h36m17 or h36m17_ext motion, not {m.skeleton.name}")
+    elif m.skeleton.name not in ("h36m17_ext", "h36m17_hands"):
+        raise ValueError(f"retargeting needs an h36m17, h36m17_ext or h36m17_hands motion, not {m.skeleton.name}")
     has_root = m.root is not None
     if has_root and m.contacts is None:  # a grounded capture has its floor at 0; else where the lowest foot points usually are
         lowest = np.nanmin(pos[:, list(feet.SK.group("feet")), 2], axis=1)
@@ -295,7 +296,7 @@ def motion_from_armature(obj: bpy.types.Object, action: bpy.types.Action | None 
     """The motion of an animated armature (an imported FBX or BVH, another rig) as canonical joints in the
     scene (metres, Z up), sampled at every frame of ``action`` (default: its active action) with
     constraints and drivers evaluated. The armature's pose and action are left as they were."""
-    from .solver import SKELETON
+    from .solver import canonical
 
     rig, mapping = armature_mapping(obj, preset, mapping_file)
     anim = obj.animation_data
@@ -321,9 +322,9 @@ def motion_from_armature(obj: bpy.types.Object, action: bpy.types.Action | None 
                 obj.animation_data.action_slot = slot
     m = obj.matrix_world
     size = float(np.mean(m.to_scale()[:]))  # armature units -> scene units
-    joints = joints * size + np.array(m.translation[:])
+    joints, skeleton = canonical(joints * size + np.array(m.translation[:]))
     scene = bpy.context.scene
-    return Motion.from_positions(joints, scene.render.fps / scene.render.fps_base, SKELETON,
+    return Motion.from_positions(joints, scene.render.fps / scene.render.fps_base, skeleton,
                                  {"source": f"{obj.name}:{action.name}", "armature_mapping": mapping.preset})
 
 

@@ -18,8 +18,8 @@ from ..motion import FRAMES, Motion
 from ..skeleton import load_skeleton
 from .presets import detect, load_preset, resolve
 from .rig import Rig
-from .rotations import axis_angle, to_euler
-from .solver import posed_joints, rest_joints, solve
+from .rotations import axis_angle, normalize, to_euler
+from .solver import canonical, posed_joints, rest_joints, solve
 
 SK = load_skeleton("h36m17_ext")
 _AXES = {"X": [1.0, 0, 0], "Y": [0, 1.0, 0], "Z": [0, 0, 1.0]}
@@ -178,8 +178,9 @@ def _rest_rig(bvh: BVH, to_blender: np.ndarray) -> tuple[Rig, Callable]:
 
 
 def read(path: str | os.PathLike, up: str = "auto") -> Motion:
-    """A humanoid BVH (any naming convention) as a canonical motion (h36m17_ext, Blender frame, metres, root =
-    pelvis). ``up``: the file's up axis, 'y' (most files), 'z', or 'auto' (the one that stands the body up)."""
+    """A humanoid BVH (any naming convention) as a canonical motion (h36m17_ext, or h36m17_hands when its fingers
+    map; Blender frame, metres, root = pelvis). ``up``: the file's up axis, 'y' (most files), 'z', or 'auto' (the
+    one that stands the body up)."""
     bvh = parse(path)
     for axis in ("y", "z") if up == "auto" else (up,):
         to_blender = FRAMES["y_up"] if axis == "y" else np.eye(3)
@@ -205,8 +206,8 @@ def read(path: str | os.PathLike, up: str = "auto") -> Motion:
     world_rot = to_blender @ rot @ to_blender.T  # rotation relative to the BVH rest (identity)
     heads = world_pos[:, order]
     tails = np.stack([tail(j, world_pos, world_rot) for j in order], 1)
-    joints = posed_joints(rig, mapping, heads, tails, world_rot[:, order] @ rig.rest)
-    return Motion.from_positions(joints, 1.0 / bvh.frame_time, SK, {"source": str(path), "bvh_skeleton": mapping.preset,
+    joints, skeleton = canonical(posed_joints(rig, mapping, heads, tails, world_rot[:, order] @ rig.rest))
+    return Motion.from_positions(joints, 1.0 / bvh.frame_time, skeleton, {"source": str(path), "bvh_skeleton": mapping.preset,
                                                                     "bvh_unit_m": unit, "bvh_up": axis})
 
 
@@ -228,8 +229,40 @@ _TPOSE = {"Hips": [0, 0, 1], "LeftUpLeg": [0, 0, -1], "LeftLeg": [0, 0, -1], "Le
 _DEFAULT_LENGTH = {"LeftFoot": 0.15, "LeftHand": 0.18}
 
 
+#: Finger bones of the written skeleton (MotionBuilder / HumanIK names, as the cmu_bvh preset's "fingers"): each
+#: finger's three bones run over four of the hand's points (h36m17_hands names without the side).
+_FINGERS = {"Thumb": ("thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip"), "Index": ("index_mcp", "index_pip", "index_dip", "index_tip"),
+            "Middle": ("middle_mcp", "middle_pip", "middle_dip", "middle_tip"), "Ring": ("ring_mcp", "ring_pip", "ring_dip", "ring_tip"),
+            "Pinky": ("pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip")}
+HANDS = load_skeleton("h36m17_hands")
+
+
+def _hand_shape(positions: np.ndarray, side: str) -> np.ndarray | None:
+    """The median shape of one hand (21 points: the wrist, then h36m17_hands' order) in a palm-down T-pose:
+    its points in the hand's own frame (wrist -> middle knuckle, pinky -> index knuckle), over the frames it was
+    seen, turned so the fingers point along the arm (+X on the left, -X on the right), the index knuckle forward
+    (-Y); None when the motion has no such hand."""
+    if positions.shape[1] < len(HANDS):
+        return None
+    ix = [HANDS.index(f"{side}_wrist")] + [HANDS.index(f"{side}_{n}") for pts in _FINGERS.values() for n in pts]
+    p = positions[:, ix]
+    seen = np.isfinite(p).all((1, 2))
+    if not seen.any():
+        return None
+    p = p[seen] - p[seen, :1]
+    a = normalize(p[:, 9])  # the middle knuckle (wrist = 0, then 4 points a finger)
+    k = p[:, 5] - p[:, 17]  # pinky -> index knuckle
+    k = normalize(k - (k * a).sum(-1, keepdims=True) * a)
+    frame = np.stack([a, k, np.cross(a, k)], -1)  # (N, 3, 3) columns: the hand's axes
+    local = np.median(np.einsum("nji,npj->npi", frame, p), axis=0)  # (21, 3) in the hand's axes
+    x = 1.0 if side == "l" else -1.0
+    tpose = np.array([[x, 0, 0], [0, -1, 0], [0, 0, -x]]).T  # hand axes -> Blender T-pose axes (a proper turn)
+    return local @ tpose.T
+
+
 def tpose_rig(positions: np.ndarray) -> Rig:
-    """A CMU-named T-pose skeleton with the motion's median bone lengths."""
+    """A CMU-named T-pose skeleton with the motion's median bone lengths; with the hands' points (h36m17_hands),
+    finger bones too, in the median hand shape seen, palm down."""
     heads: dict[str, np.ndarray] = {}
     bones = {}
     for name, parent, a, b in _WRITE:
@@ -248,11 +281,23 @@ def tpose_rig(positions: np.ndarray) -> Rig:
             head = bones[parent]["tail"]
         heads[name] = head
         bones[name] = {"head": head, "tail": head + d * length, "parent": parent}
+    for side, Side in (("l", "Left"), ("r", "Right")):
+        shape = _hand_shape(positions, side)
+        if shape is None:
+            continue
+        wrist = bones[f"{Side}Hand"]["head"]
+        for f, (finger, _) in enumerate(_FINGERS.items()):
+            parent = f"{Side}Hand"
+            for k in range(3):
+                name = f"{Side}Hand{finger}{k + 1}"
+                bones[name] = {"head": wrist + shape[1 + 4 * f + k], "tail": wrist + shape[2 + 4 * f + k], "parent": parent}
+                parent = name
     return Rig.from_bones(bones)
 
 
 def write(path: str | os.PathLike, motion: Motion, unit: str = "m", overwrite: bool = False) -> Path:
-    """Write ``motion`` (h36m17_ext or h36m17) as a BVH (Y up, ZXY rotations) via the retarget solver."""
+    """Write ``motion`` (h36m17, h36m17_ext or h36m17_hands: then with finger bones) as a BVH (Y up, ZXY
+    rotations) via the retarget solver."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--force on the command line) to replace it")
@@ -266,13 +311,11 @@ def write(path: str | os.PathLike, motion: Motion, unit: str = "m", overwrite: b
     mapping = resolve(load_preset("cmu_bvh"), rig)
     track = solve(pos, conf, m.fps, rig, mapping, root_mode="none")
     to_y = FRAMES["y_up"].T
-    idx = {n: rig.index(n) for n, *_ in _WRITE}
     lines, cols = ["HIERARCHY"], []
     scale = 1.0 / UNITS[unit]
 
-    def emit(name, depth):
-        i = idx[name]
-        p = rig.parents[i]
+    def emit(i, depth):
+        name, p = rig.names[i], rig.parents[i]
         off = (rig.heads[i] - rig.heads[p]) @ to_y.T * scale if p >= 0 else np.zeros(3)  # the root moves by its channels
         pad = "  " * depth
         lines.append(f"{pad}{'ROOT' if p < 0 else 'JOINT'} {name}")
@@ -284,7 +327,7 @@ def write(path: str | os.PathLike, motion: Motion, unit: str = "m", overwrite: b
         if p < 0:
             cols.append(pos[:, SK.index("pelvis")] @ to_y.T * scale)
         cols.append(euler[:, [2, 0, 1]])
-        kids = [n for n, par, *_ in _WRITE if par == name]
+        kids = [k for k in range(len(rig)) if rig.parents[k] == i]
         for k in kids:
             emit(k, depth + 1)
         if not kids:
@@ -292,7 +335,7 @@ def write(path: str | os.PathLike, motion: Motion, unit: str = "m", overwrite: b
             lines.extend([f"{pad}  End Site", pad + "  {", f"{pad}    OFFSET {end[0]:.6f} {end[1]:.6f} {end[2]:.6f}", pad + "  }"])
         lines.append(pad + "}")
 
-    emit("Hips", 0)
+    emit(rig.index("Hips"), 0)
     data = np.concatenate(cols, 1)
     lines += ["MOTION", f"Frames: {len(data)}", f"Frame Time: {1.0 / m.fps:.8f}"]
     lines += [" ".join(f"{v:.5f}" for v in row) for row in data]

@@ -1,8 +1,8 @@
 """Rig presets (``presets/*.json``) and auto-detection.
 
-A preset names the bone of each body role (``roles.json``); a role given as a list takes the first
-bone the rig has, except ``spine``, which lists the chain from the hips up (bones the rig lacks, or
-that another role took, are skipped). Matching ignores case, separators and known name prefixes, so
+A preset names the bone of each body role (``roles.json``) and, under ``fingers``, of each finger role; a
+role given as a list takes the first bone the rig has, except ``spine``, which lists the chain from the hips up
+(bones the rig lacks, or that another role took, are skipped). Matching ignores case, separators and known name prefixes, so
 ``mixamorig1:LeftArm``, ``LeftArm`` and ``left_arm`` match alike.
 """
 from __future__ import annotations
@@ -117,7 +117,7 @@ def resolve(preset: dict, rig: Rig) -> Mapping:
         return None
 
     bones: dict[str, int] = {}
-    for role, names in preset["bones"].items():
+    for role, names in (preset["bones"] | preset.get("fingers", {})).items():
         if role != "spine" and (i := find(names)) is not None:
             bones[role] = i
     taken = set(bones.values())

@@ -18,7 +18,7 @@ from .rig import Rig
 from ..filters import smooth
 from .rotations import axis_angle, continuous, exp, from_matrix, log, normalize, qconj, qmul, slerp_matrix, swing
 
-SKELETON = load_skeleton("h36m17_ext")
+SKELETON = load_skeleton("h36m17_hands")  # h36m17_ext's 23 joints first; motions without hands leave the rest unseen
 ROOT_MODES = ("hips", "root", "in_place", "none")
 
 
@@ -70,6 +70,14 @@ def posed_joints(rig: Rig, mapping: Mapping, heads: np.ndarray, tails: np.ndarra
             rel = rots[:, b] @ rig.rest[b].T
             out[:, ix(joint)] = heads[:, b] + (rel @ (rest[ix(joint)] - rig.heads[b]))
     return out
+
+
+def canonical(joints: np.ndarray) -> tuple[np.ndarray, "Skeleton"]:
+    """Posed canonical joints (T, 63, 3) as a motion carries them: all of h36m17_hands where a rig gave hand
+    points, else h36m17_ext's 23 joints."""
+    if np.isfinite(joints[:, 23:]).any():
+        return joints, SKELETON
+    return joints[:, :23], load_skeleton("h36m17_ext")
 
 
 def _bone_points(heads: np.ndarray, tails: np.ndarray, mapping: Mapping) -> np.ndarray:
@@ -143,9 +151,53 @@ def _role_rotation(joints, conf, rest, fwd_rest, r, aim_rest=None, aim=None):
     return _fill(seen, axis_angle(d, theta) @ s, np.eye(3))
 
 
+def _hand_role(joints, conf, rest, fwd_rest, r):
+    """A hand role: from its palm (wrist -> middle knuckle, the knuckle line) on frames where the hand's own
+    points were seen, else from the arm (wrist -> hand tip, the arm's plane); None when neither is seen."""
+    arm = _role_rotation(joints, conf, rest, fwd_rest, r)
+    if "palm" not in r:
+        return arm
+    palm = _role_rotation(joints, conf, rest, fwd_rest, r["palm"])
+    if palm is None:
+        return arm
+    seen = (conf[:, [SKELETON.index(n) for n in r["palm"]["aim"] + r["palm"]["ref"]]] > 0).all(1)
+    return palm if arm is None else np.where(seen[:, None, None], palm, arm)
+
+
+def _hinge_axis(joints: np.ndarray, conf: np.ndarray, parent_g: np.ndarray, rest: np.ndarray, r: dict) -> np.ndarray:
+    """The axis (rig rest axes) a finger's middle or end bone bends about: the median normal of the plane it bends
+    in with its parent segment, over the frames it is bent by 15 deg or more, as seen from the parent bone (each
+    finger bends in its own plane; the pinky's and index's lean toward the thumb); with fewer than 5 such frames,
+    the rig's knuckle line. Oriented so that flexion is a positive turn ('hinge' in roles.json)."""
+    knuckles = r["hinge"] * normalize(_ref_vector(rest, r["ref"]))
+    a, b = (SKELETON.index(n) for n in r["aim"])
+    c = SKELETON.parents[a]
+    up, down = joints[:, a] - joints[:, c], joints[:, b] - joints[:, a]
+    n = np.cross(up, down)
+    bent = ((conf[:, [a, b, c]] > 0).all(1) & np.isfinite(n).all(1)
+            & (np.linalg.norm(n, axis=1) > np.sin(np.radians(15)) * np.linalg.norm(up, axis=1) * np.linalg.norm(down, axis=1)))
+    if bent.sum() < 5:
+        return knuckles
+    seen = np.einsum("tji,tj->ti", parent_g[bent], normalize(n[bent]))  # into the parent's rest axes
+    seen *= np.sign(seen @ knuckles)[:, None]  # flexion one way: a finger bent backwards does not flip the axis
+    axis = normalize(np.median(seen, axis=0))
+    return axis if np.isfinite(axis).all() else knuckles
+
+
+def _hinge(local: np.ndarray, axis: np.ndarray, limits: tuple[float, float]) -> np.ndarray:
+    """Local rotations (T, 3, 3) of a hinge bone as the turn about ``axis`` (bone axes; made square to the bone,
+    which points along its y) that brings the bone nearest to where ``local`` points it, within ``limits`` deg."""
+    y = np.array([0.0, 1.0, 0.0])
+    axis = normalize(axis - (axis @ y) * y)
+    p = local[:, :, 1]  # where the bone points
+    p = p - (p @ axis)[:, None] * axis  # its part in the hinge's plane
+    angle = np.arctan2(np.cross(y, p) @ axis, p @ y)
+    return axis_angle(np.broadcast_to(axis, (len(local), 3)), np.clip(angle, *np.radians(limits)))
+
+
 def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: Mapping,
           root_mode: str = "hips", has_root: bool = True, plant: np.ndarray | None = None) -> Track:
-    """Retarget canonical joints (T, 23, 3; Blender frame, metres, floor at z = 0) onto ``rig``.
+    """Retarget canonical joints (T, 23 or 63, 3; Blender frame, metres, floor at z = 0) onto ``rig``.
 
     ``root_mode``: 'hips' (all translation on the hips bone), 'root' (ground-plane motion on the root
     bone, height on the hips), 'in_place' (height only), 'none' (no translation). ``plant`` (T, 2): left/right
@@ -153,11 +205,15 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
     """
     if root_mode not in ROOT_MODES:
         raise ValueError(f"unknown root mode {root_mode!r}; choose one of {', '.join(ROOT_MODES)}")
-    joints = np.asarray(joints, np.float64)
+    joints, conf = np.asarray(joints, np.float64), np.asarray(conf)
     t, b = len(joints), len(rig)
+    if joints.shape[1] < len(SKELETON):  # a body-only motion: the hands are unseen
+        joints = np.concatenate([joints, np.full((t, len(SKELETON) - joints.shape[1], 3), np.nan)], 1)
+        conf = np.concatenate([conf, np.zeros((t, len(SKELETON) - conf.shape[1]), conf.dtype)], 1)
     rest = rest_joints(rig, mapping)
-    spec, fwd_rest = roles()["roles"], body_forward(rest)
-    role_g = {r: _role_rotation(joints, conf, rest, fwd_rest, spec[r]) for r in spec if r in mapping.bones}
+    fingers = {k: v for k, v in roles()["finger_roles"].items() if k != "description"}
+    spec, fwd_rest = roles()["roles"] | fingers, body_forward(rest)
+    role_g = {r: _hand_role(joints, conf, rest, fwd_rest, spec[r]) for r in spec if r in mapping.bones}
     bone_role = {i: r for r, i in mapping.bones.items()}
     eye = np.broadcast_to(np.eye(3), (t, 3, 3))
     g = np.empty((t, b, 3, 3))
@@ -178,6 +234,11 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
             g[:, i] = _role_rotation(joints, conf, rest, fwd_rest, spec[role], rest[e] - rig.heads[i], end - head[:, i])
         elif role in role_g and role_g[role] is not None:
             g[:, i] = role_g[role]
+            if spec[role].get("hinge") and p >= 0:  # a finger's middle or end bone bends one way only
+                axis = _hinge_axis(joints, conf, parent_g, rest, spec[role])
+                bent = np.degrees(np.arctan2(np.cross(rig.rest[p][:, 1], rig.rest[i][:, 1]) @ axis, rig.rest[p][:, 1] @ rig.rest[i][:, 1]))
+                local = rig.rest[i].T @ np.swapaxes(parent_g, -1, -2) @ g[:, i] @ rig.rest[i]
+                g[:, i] = parent_g @ rig.rest[i] @ _hinge(local, rig.rest[i].T @ axis, np.subtract(spec[role]["limits"], bent)) @ rig.rest[i].T
         elif i in chain and role_g.get("hips") is not None and role_g.get("chest") is not None:
             g[:, i] = slerp_matrix(role_g["hips"], role_g["chest"], (chain[i] + 1) / (len(mapping.spine) + 1))
         else:

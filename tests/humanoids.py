@@ -192,15 +192,27 @@ def _depth(name: str, rows) -> int:
 
 
 def animate(rig, mapping, frames=150, seed=0):
-    """Smooth random rotations (up to 35 deg) on every mapped bone, a walk-like hips path; returns
-    the canonical joints of the posed rig and the hips path."""
+    """Smooth random rotations (up to 35 deg) on every mapped body bone, fingers curling (0-70 deg about the
+    knuckle line, as fingers bend), a walk-like hips path; returns the canonical joints of the posed rig and the
+    hips path."""
+    from video_mocap.retarget.presets import roles
+    from video_mocap.retarget.solver import SKELETON, rest_joints
+
     rng = np.random.default_rng(seed)
     u = np.linspace(0, 1, frames)
     local = np.broadcast_to(np.eye(3), (frames, len(rig), 3, 3)).copy()
+    fingers, rest = roles()["finger_roles"], rest_joints(rig, mapping)
     for role, i in mapping.bones.items():
+        phase = np.sin(2 * np.pi * (u * rng.uniform(0.5, 2) + rng.uniform()))
+        if role in fingers:
+            side = role[-1]
+            knuckles = rest[SKELETON.index(f"{side.lower()}_index_mcp")] - rest[SKELETON.index(f"{side.lower()}_pinky_mcp")]
+            axis = (1 if side == "R" else -1) * rig.rest[i].T @ normalize(knuckles)  # flexion (roles.json 'hinge') ...
+            axis = normalize(axis - axis[1] * np.array([0.0, 1.0, 0.0]))  # ... square to the bone (its y)
+            local[:, i] = axis_angle(np.broadcast_to(axis, (frames, 3)), np.radians(35) * (1 + phase))
+            continue
         amp = np.radians(12 if role == "hips" else 35)
-        angle = amp * np.sin(2 * np.pi * (u * rng.uniform(0.5, 2) + rng.uniform()))
-        local[:, i] = axis_angle(np.broadcast_to(normalize(rng.normal(size=3)), (frames, 3)), angle)
+        local[:, i] = axis_angle(np.broadcast_to(normalize(rng.normal(size=3)), (frames, 3)), amp * phase)
     path = np.stack([np.linspace(0, 2, frames), 0.3 * np.sin(6 * u), 0.05 * np.sin(20 * u)], 1)
     loc = np.zeros((frames, len(rig), 3))
     hips = mapping.bones["hips"]
@@ -217,13 +229,20 @@ def apply(track, rig):
 
 
 def segment_errors(out: np.ndarray, joints: np.ndarray, role_names) -> np.ndarray:
-    """Angles (deg) between the posed and the wanted segment of each role ('aim' in roles.json), all frames."""
+    """Angles (deg) between the posed and the wanted segment of each role ('aim' in roles.json; a hand's
+    'palm' where both have the hand's points), all frames."""
     from video_mocap.retarget.presets import roles
     from video_mocap.retarget.rotations import angle_between
     from video_mocap.retarget.solver import SKELETON
 
+    spec = roles()["roles"] | roles()["finger_roles"]
+
     def seg(p, role):
-        a, b = (SKELETON.index(n) for n in roles()["roles"][role]["aim"])
+        r = spec[role]
+        if "palm" in r and all(x.shape[1] == len(SKELETON) and np.isfinite(x[:, SKELETON.index(r["palm"]["aim"][1])]).all()
+                               for x in (out, joints)):
+            r = r["palm"]
+        a, b = (SKELETON.index(n) for n in r["aim"])
         return p[:, b] - p[:, a]
     return np.concatenate([angle_between(seg(out, r), seg(joints, r)) for r in role_names])
 

@@ -220,3 +220,69 @@ def test_planted_feet_stay_on_the_rig(scene, cmu_file):
         speed = np.concatenate(speeds).mean()
         assert speed < 0.02, f"{report.preset}: planted ankles slide {speed * 100:.1f} cm/s on the rig"
         assert np.nanmin(got[:, [SK.index("l_ankle"), SK.index("r_ankle")], 2]) > 0.0, "no ankle under the floor"
+
+
+@pytest.fixture(scope="module")
+def curling_hands():
+    """A motion with hands (h36m17_hands): the MakeHuman game-engine rig animated, its fingers curling."""
+    from humanoids import animate
+
+    from video_mocap.models.assets import load_rig
+    from video_mocap.retarget.solver import canonical
+
+    rig = load_rig("game_engine")
+    joints, _ = animate(rig, detect(rig)[0], frames=60, seed=4)
+    joints, skeleton = canonical(joints)
+    assert skeleton.name == "h36m17_hands"
+    return Motion.from_positions(joints, 25.0, skeleton, {"source": "curling hands"})
+
+
+def _finger_bends(points: dict[str, np.ndarray]) -> np.ndarray:
+    """Angles (deg, T x ...) at each finger's middle and end joints from (T, 3) points named as h36m17_hands."""
+    out = []
+    for side in "lr":
+        for f in ("index", "middle", "ring", "pinky"):
+            chain = [points[f"{side}_{f}_{k}"] for k in ("mcp", "pip", "dip", "tip")]
+            for a, b, c in zip(chain, chain[1:], chain[2:]):
+                out.append(angle_between(b - a, c - b))
+    return np.stack(out, 1)
+
+
+@pytest.mark.parametrize("kind", ["mixamo", "rigify"])
+def test_fingers_key_onto_the_rig(scene, curling_hands, kind):
+    """A motion with hands keys the finger bones (Rigify: its finger FK controls) and the fingers bend as the
+    motion's do at their middle and end joints."""
+    if kind == "rigify":
+        import addon_utils
+
+        addon_utils.enable("rigify", default_set=True)
+        bpy.ops.object.armature_human_metarig_add()
+        bpy.ops.pose.rigify_generate()
+        obj, bone = bpy.context.object, lambda side, f, k: f"DEF-{'thumb' if f == 'thumb' else 'f_' + f}.0{k}.{side.upper()}"
+    else:
+        obj, bone = _mixamo(scene), lambda side, f, k: f"mixamorig:{'Left' if side == 'l' else 'Right'}Hand{f.capitalize()}{k}"
+    report = blender_io.retarget_motion(curling_hands, obj, pin_feet=False, fix_feet=False)
+    assert not report.error, report
+    action = obj.animation_data.action
+    curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves] \
+        if blender_io.LAYERED else list(action.fcurves)
+    control = "f_index.02.L" if kind == "rigify" else "mixamorig:LeftHandIndex2"
+    assert any(fc.data_path == f'pose.bones["{control}"].rotation_quaternion' for fc in curves)
+    want = curling_hands.to_frame("blender").positions()
+    names = curling_hands.skeleton.names
+    got, wanted = [], []
+    for t in range(0, 60, 6):
+        bpy.context.scene.frame_set(1 + t)
+        pts = {}
+        for side in "lr":
+            for f in ("index", "middle", "ring", "pinky"):
+                for k, joint in zip((1, 2, 3), ("mcp", "pip", "dip")):
+                    pb = obj.pose.bones[bone(side, f, k)]
+                    pts[f"{side}_{f}_{joint}"] = np.array(obj.matrix_world @ pb.head)[None]
+                    if k == 3:
+                        pts[f"{side}_{f}_tip"] = np.array(obj.matrix_world @ pb.tail)[None]
+        got.append(_finger_bends(pts))
+        wanted.append(_finger_bends({n: want[t : t + 1, names.index(n)] for n in names}))
+    assert np.ptp(np.concatenate(wanted)) > 40, "the fingers do curl"
+    err = np.abs(np.concatenate(got) - np.concatenate(wanted))
+    assert np.median(err) < 3.0 and np.percentile(err, 95) < 10.0, (np.median(err), np.percentile(err, 95))

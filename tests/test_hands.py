@@ -72,3 +72,30 @@ def test_crop_from_landmarks_turns_with_the_hand():
     b = roi_from_hand(turned)
     assert isinstance(a, Roi) and abs(a.angle) < 0.3
     assert abs(abs(b.angle - a.angle) - np.pi / 2) < 0.05 and np.isclose(a.size, b.size, rtol=1e-6)
+
+
+def test_capture_with_hands_carries_both_hands(tmp_path):
+    """``hands=True``: the motion's skeleton is h36m17_hands, each hand on its own wrist with one set of finger
+    bones for the clip sized to the forearm, the frames each hand was seen in the meta; the BVH has the fingers."""
+    from video_mocap.inference.hands import PALM_PER_FOREARM
+    from video_mocap.inference.pipeline import CaptureOptions, capture
+    from video_mocap.models.assets import pose2sim_demo
+    from video_mocap.retarget import bvh
+
+    m = capture(pose2sim_demo() / "videos" / "cam03.mp4", CaptureOptions(hands=True, start=36, stop=56, device="cpu")).motion
+    sk = m.skeleton
+    assert sk.name == "h36m17_hands" and m.joints.shape == (20, 63, 3)
+    assert min(m.meta["hand_frames"].values()) >= 15
+    pos = m.to_frame("blender").positions()
+    for side in "lr":
+        wrist, elbow = pos[:, sk.index(f"{side}_wrist")], pos[:, sk.index(f"{side}_elbow")]
+        seen = np.isfinite(pos[:, sk.index(f"{side}_index_tip")]).all(1)
+        palm = np.linalg.norm(pos[seen, sk.index(f"{side}_middle_mcp")] - wrist[seen], axis=1)
+        forearm = np.median(np.linalg.norm(wrist - elbow, axis=1))
+        np.testing.assert_allclose(palm, PALM_PER_FOREARM * forearm, rtol=1e-3)
+        for a, b in (("index_pip", "index_dip"), ("thumb_mcp", "thumb_ip")):
+            bone = np.linalg.norm(pos[seen, sk.index(f"{side}_{b}")] - pos[seen, sk.index(f"{side}_{a}")], axis=1)
+            assert np.ptp(bone) < 1e-4, "finger bones keep their length"
+        assert (m.confidence[~seen, sk.index(f"{side}_index_tip")] == 0).all()
+    path = bvh.write(tmp_path / "hands.bvh", m)
+    assert "JOINT LeftHandIndex2" in path.read_text() and bvh.read(path).skeleton.name == "h36m17_hands"

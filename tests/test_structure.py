@@ -15,7 +15,8 @@ LIMBS = [r for r in roles()["roles"] if r.split(".")[0] in ("upper_arm", "forear
 
 
 def _found(rig, mapping):
-    got = {r: rig.names[i] for r, i in mapping.bones.items()}
+    """The body roles found (finger bones a preset's names also found are not the structure's business)."""
+    got = {r: rig.names[i] for r, i in mapping.bones.items() if r not in roles()["finger_roles"]}
     got["spine"] = [rig.names[i] for i in mapping.spine]
     return got
 

@@ -187,7 +187,7 @@ def posed_truth(arm: bpy.types.Object, frames: int) -> np.ndarray:
             heads[t, i] = mw[:3, :3] @ np.array(pb.head) + mw[:3, 3]
             tails[t, i] = mw[:3, :3] @ np.array(pb.tail) + mw[:3, 3]
             rots[t, i] = mw[:3, :3] @ np.array(pb.matrix.to_3x3())
-    return posed_joints(rig, mapping, heads, tails, rots)
+    return posed_joints(rig, mapping, heads, tails, rots)[:, : len(SK)]  # the body's canonical joints (h36m17_ext)
 
 
 def render_video(path: Path, frames: int, fps: float, size: tuple[int, int]) -> Path:
