@@ -1,6 +1,6 @@
 """Capture speed on this machine: per-stage and end-to-end fps for a 720p single-person clip (a real camera
 of the pose2sim demo at 720x1280, played forwards and backwards to the length asked), ms per frame for
-lifting and completion, peak memory. Prints figures; not a test.
+lifting and completion, hand tracking (both hands, ``--hands``' cost), peak memory. Prints figures; not a test.
 
     python benchmarks/capture_speed.py [--frames 300] [--device auto]
 """
@@ -62,6 +62,14 @@ def main() -> None:
         for img in imgs[1:]:
             tracker(img)
         track_ms = (time.perf_counter() - t0) / (len(imgs) - 1) * 1000
+        from video_mocap.inference.hands import HandTracker
+
+        hands, poses = HandTracker(a.device), [tracker(img) for img in imgs]
+        hands(imgs[0], poses[0])
+        t0 = time.perf_counter()
+        for img, pose in zip(imgs[1:], poses[1:]):
+            hands(img, pose)
+        hands_ms = (time.perf_counter() - t0) / (len(imgs) - 1) * 1000
         rng = np.random.default_rng(0)
         px, conf = rng.uniform(300, 700, (3000, 17, 2)).astype(np.float32), np.ones((3000, 17), np.float32)
         lift = {}
@@ -92,16 +100,23 @@ def main() -> None:
         t0 = time.perf_counter()
         capture(clip, CaptureOptions(lifter="context", device=a.device))
         total_ctx = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        capture(clip, CaptureOptions(lifter="single", device=a.device))
+        total_single = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        capture(clip, CaptureOptions(lifter="single", device=a.device, hands=True))
+        total_hands = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"720p clip (720x1280), {a.frames} frames, provider {model.provider}")
     print(f"  decode {decode_fps:.0f} fps; detector {det_ms:.1f} ms; tracking (landmarks + crop) {track_ms:.1f} ms "
-          f"= {1000 / track_ms:.1f} fps")
+          f"= {1000 / track_ms:.1f} fps; hands (both: re-crop + landmarks) {hands_ms:.1f} ms")
     print(f"  lifting: single {lift['single']:.3f} ms/frame, mpm {lift['mpm']:.3f} ms/frame (stride 9); "
           f"mpm 3D completion {complete_ms:.3f} ms/frame; context {lift['context']:.3f} ms/frame (one frame a call)")
     print(f"  end to end (capture API, mpm): {a.frames / total:.1f} fps ({total:.1f} s); peak RSS {peak:.0f} MB; "
           f"detector runs {result.motion.meta['detector_runs']}")
     print(f"  end to end (capture API, context: feature maps out of the landmark model + context lifting): "
           f"{a.frames / total_ctx:.1f} fps")
+    print(f"  end to end (capture API, single): {a.frames / total_single:.1f} fps; with --hands {a.frames / total_hands:.1f} fps")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,9 @@ def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite
     centre = _follow(world[:, 0, :2], int(m.fps))
     planted = m.contacts if m.contacts is not None else planted_feet(world, m.fps)  # the solve's contacts
     views = [(name, _view(az, el)) for name, az, el in VIEWS]
+    pixels = result.pixels
+    if result.hand_pixels is not None:  # the hands' points (without their wrists) after the body's, as the skeleton has them
+        pixels = np.concatenate([pixels, result.hand_pixels[:, :, 1:].reshape(len(pixels), -1, 2)], 1)
     tmp = out.with_name(out.stem + ".part" + out.suffix)
     writer = None
     try:
@@ -95,7 +98,7 @@ def write_preview(video: str | Path, result: Capture, out: str | Path, overwrite
                 if not writer.isOpened():
                     raise OSError(f"cannot write a video to {tmp}")
             left = np.ascontiguousarray(rgb[:, :, ::-1])
-            _skeleton(left, result.pixels[t], seen[t] & (m.confidence[t] > 0.3), sk.names, sk.bones)
+            _skeleton(left, np.nan_to_num(pixels[t]), seen[t] & (m.confidence[t] > 0.3), sk.names, sk.bones)
             ok = seen[t] & np.isfinite(world[t]).all(1)
             panels = [_panel(world[t], centre[t], view, h, ok, planted[t], sk.names, sk.bones, name) for name, view in views]
             cv2.putText(panels[0], f"{t / m.fps:5.2f} s  {m.meta.get('lifter', '')}", (8, 20), cv2.FONT_HERSHEY_SIMPLEX,
