@@ -99,3 +99,24 @@ def test_capture_with_hands_carries_both_hands(tmp_path):
         assert (m.confidence[~seen, sk.index(f"{side}_index_tip")] == 0).all()
     path = bvh.write(tmp_path / "hands.bvh", m)
     assert "JOINT LeftHandIndex2" in path.read_text() and bvh.read(path).skeleton.name == "h36m17_hands"
+
+
+def test_benchmark_poses_curl_fingers_within_limits():
+    """The rendered hand benchmark's poses (numpy, before Blender): hands before the chest, every finger joint
+    bending between straight and 100 deg and moving through most of that range."""
+    from video_mocap.models.assets import load_rig
+    from video_mocap.models.synth.hands import finger_bends, hand_track
+    from video_mocap.retarget.presets import detect
+    from video_mocap.retarget.rotations import to_matrix
+    from video_mocap.retarget.solver import SKELETON, posed_joints
+
+    rig = load_rig("game_engine")
+    mapping, _ = detect(rig)
+    track = hand_track(rig, mapping, 40, 25.0, np.random.default_rng(0))
+    pose = posed_joints(rig, mapping, *rig.fk(to_matrix(track.quaternions.astype(np.float64)), np.zeros((40, len(rig), 3))))
+    for side in "lr":
+        bends = finger_bends(pose, side)
+        assert bends.shape == (40, 14) and np.nanmin(bends) >= 0 and np.nanmax(bends) < 100
+        assert np.median(np.ptp(bends, axis=0)) > 15, "the fingers move"
+        wrist, chest = pose[:, SKELETON.index(f"{side}_wrist")], pose[:, SKELETON.index("thorax")]
+        assert (wrist[:, 1] < chest[:, 1]).all() and (wrist[:, 2] < chest[:, 2]).all(), "before the chest, below the neck"

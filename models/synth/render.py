@@ -173,8 +173,9 @@ def camera_matrices(cam: bpy.types.Object, size: tuple[int, int]) -> tuple[np.nd
     return K, R, t
 
 
-def posed_truth(arm: bpy.types.Object, frames: int) -> np.ndarray:
-    """Canonical joints (frames, 23, 3; world, metres) of the posed rig on scene frames 1..frames: the ground truth."""
+def posed_truth(arm: bpy.types.Object, frames: int, hands: bool = False) -> np.ndarray:
+    """Canonical joints (frames, 23, 3; world, metres) of the posed rig on scene frames 1..frames: the ground truth
+    (with ``hands``, all 63 of h36m17_hands)."""
     scene = bpy.context.scene
     rig = blender_io.read_rig(arm)
     mapping, _ = detect(rig)
@@ -187,7 +188,8 @@ def posed_truth(arm: bpy.types.Object, frames: int) -> np.ndarray:
             heads[t, i] = mw[:3, :3] @ np.array(pb.head) + mw[:3, 3]
             tails[t, i] = mw[:3, :3] @ np.array(pb.tail) + mw[:3, 3]
             rots[t, i] = mw[:3, :3] @ np.array(pb.matrix.to_3x3())
-    return posed_joints(rig, mapping, heads, tails, rots)[:, : len(SK)]  # the body's canonical joints (h36m17_ext)
+    joints = posed_joints(rig, mapping, heads, tails, rots)
+    return joints if hands else joints[:, : len(SK)]
 
 
 def render_video(path: Path, frames: int, fps: float, size: tuple[int, int]) -> Path:
