@@ -43,6 +43,7 @@ class Hand:
     pixels: np.ndarray  # (21, 2) image pixels, MediaPipe's hand landmark order (0 = wrist)
     world: np.ndarray  # (21, 3) metres, camera axes (x right, y down, z forward), about the hand's centre
     presence: float  # the landmark model's hand presence, 0..1
+    handedness: float  # the landmark model's belief that this is a right hand, 0..1 (evidence only: sides come from the body)
     roi: Roi  # the crop it was read from
 
 
@@ -116,12 +117,12 @@ class HandTracker:
     def read(self, rgb: np.ndarray, roi: Roi) -> Hand:
         """The 21 landmarks inside ``roi``."""
         x, m = _crop(rgb, roi, LANDMARK_SIZE)
-        points, presence, _, world = self.landmark.run(None, {"input_1": x})
+        points, presence, handedness, world = self.landmark.run(None, {"input_1": x})
         pixels = points[0].reshape(HAND_POINTS, 3)[:, :2] @ m[:, :2].T + m[:, 2]
         c, s = np.cos(roi.angle), np.sin(roi.angle)
         w = world[0].reshape(HAND_POINTS, 3)
         world_cam = np.stack([c * w[:, 0] - s * w[:, 1], s * w[:, 0] + c * w[:, 1], w[:, 2]], 1)  # the crop's turn undone
-        return Hand(pixels, world_cam, float(presence[0, 0]), roi)
+        return Hand(pixels, world_cam, float(presence[0, 0]), float(handedness[0, 0]), roi)
 
     def __call__(self, rgb: np.ndarray, pose: Pose | None) -> dict[str, Hand | None]:
         """Each side's hand on this frame (``None``: not seen, or no body)."""

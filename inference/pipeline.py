@@ -33,7 +33,7 @@ from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
 from .person import PersonChoice, Tracker
 from .solve import SolveOptions, solve
-from .swaps import find_swaps, unswap
+from .swaps import find_swaps, handedness_prior, unswap
 from .video import VideoError, frames, open_video
 from .weights import weight_path
 
@@ -149,7 +149,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     model = BlazePose(opts.device, features=context is not None, landmark=opts.detector)
     tracker = Tracker(model, choice, start_frame=opts.start)
     hand_tracker = HandTracker(opts.device) if opts.hands else None
-    hand_px, hand_world, hand_presence = [], [], []  # per frame (2, 21, 2) pixels, (2, 21, 3) metres (NaN: unseen), (2,)
+    hand_px, hand_world, hand_presence, handedness = [], [], [], []  # per frame (2, 21, 2) px, (2, 21, 3) m (NaN: unseen), (2,), (2,)
     context_rel: dict[int, np.ndarray] = {}
     context_s = 0.0
     mapping = load_map("blazepose33", "h36m17_ext")
@@ -165,6 +165,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             hand_px.append(np.stack([h.pixels if h else np.full((21, 2), np.nan) for h in hands.values()]))
             hand_world.append(np.stack([h.world if h else np.full((21, 3), np.nan) for h in hands.values()]))
             hand_presence.append([h.presence if h else 0.0 for h in hands.values()])
+            handedness.append([h.handedness if h else np.nan for h in hands.values()])
         times.append(t)
         seen.append(pose is not None)
         if pose is None:
@@ -193,7 +194,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     if opts.fix_swaps:
         mirror = load_skeleton("blazepose33").mirror_permutation
         raw_px, raw_conf = np.array([r[0] for r in raw]), np.array([r[1] for r in raw])
-        swapped = find_swaps(raw_px, raw_conf, seen, mirror)
+        prior = {"arms": handedness_prior(np.array(handedness))} if hand_tracker is not None else None
+        swapped = find_swaps(raw_px, raw_conf, seen, mirror, prior=prior)
         changed = np.flatnonzero(np.any(list(swapped.values()), axis=0))
         if len(changed):
             fixed_px, fixed_conf = unswap(raw_px[changed], raw_conf[changed], {g: f[changed] for g, f in swapped.items()}, mirror)

@@ -5,7 +5,9 @@ behind as one facing the camera, or the other way round); every lifter then buil
 way. Labels jump when that happens, so each frame's labels are kept or mirrored to make the landmarks move
 least from frame to frame (a two-state Viterbi over every run of tracked frames, distances relative to the
 person's size); of the two equally smooth labellings of a run, the one that keeps the detector's labels on
-more frames is taken. Arms (with the face) and legs are decided apart: the detector often swaps one pair alone.
+more frames is taken, unless other evidence says which is which: with hands captured, the hand model's
+handedness of the hand at each wrist (crossed arms are the detector's worst case, and smooth either way). Arms
+(with the face) and legs are decided apart: the detector often swaps one pair alone.
 """
 from __future__ import annotations
 
@@ -25,18 +27,32 @@ def _size(px: np.ndarray) -> np.ndarray:
     return np.sqrt(((limbs - limbs.mean(1, keepdims=True)) ** 2).sum(-1).mean(1)) + 1e-6
 
 
-def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.ndarray, switch: float = 0.05
-               ) -> dict[str, np.ndarray]:
+def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.ndarray, switch: float = 0.05,
+               prior: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Frames (T,) whose labels are mirrored, per group of :data:`GROUPS`, for landmarks ``px`` (T, 33, 2)
     with confidences (T, 33), ``seen`` (T,) where a person was tracked and ``mirror`` the left/right
     permutation of the landmarks. ``switch`` (in person sizes) is what a change of labelling costs beyond
-    the motion it explains."""
+    the motion it explains. ``prior`` (per group, (T, 2)): what keeping and what mirroring each frame's labels
+    costs on other evidence (the hand model's handedness for the arms, see :func:`handedness_prior`); with it,
+    the labelling is absolute instead of following the detector's majority."""
     size = _size(px)
     flags = {g: np.zeros(len(px), bool) for g in GROUPS}
     for a, b in runs(seen):
         for g, (_, evidence) in GROUPS.items():
-            flags[g][a:b] = _viterbi(px[a:b], conf[a:b], size[a:b], mirror, list(evidence), switch)
+            unary = None if prior is None or g not in prior else prior[g][a:b]
+            flags[g][a:b] = _viterbi(px[a:b], conf[a:b], size[a:b], mirror, list(evidence), switch, unary=unary)
     return flags
+
+
+def handedness_prior(handedness: np.ndarray, weight: float = 0.3) -> np.ndarray:
+    """(T, 2) costs of keeping / mirroring the arms' labels from the hand model's belief that the hand cropped at
+    the left and at the right wrist is a right hand (``handedness`` (T, 2), NaN where no hand was seen): each
+    confident hand on the wrong side costs the labelling up to ``weight`` person sizes."""
+    h = np.nan_to_num(np.asarray(handedness, float), nan=0.5)
+    sure = np.abs(2 * h - 1)
+    wrong_if_kept = sure[:, 0] * (h[:, 0] > 0.5) + sure[:, 1] * (h[:, 1] < 0.5)
+    wrong_if_mirrored = sure[:, 0] * (h[:, 0] < 0.5) + sure[:, 1] * (h[:, 1] > 0.5)
+    return weight * np.stack([wrong_if_kept, wrong_if_mirrored], 1)
 
 
 def unswap(px: np.ndarray, conf: np.ndarray, flags: dict[str, np.ndarray], mirror: np.ndarray
@@ -63,12 +79,14 @@ def _costs(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndarra
 
 
 def _viterbi(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndarray, joints: list[int],
-             switch: float, second: float = 0.5) -> np.ndarray:
+             switch: float, second: float = 0.5, unary: np.ndarray | None = None) -> np.ndarray:
     """Mirror flags of one run of frames: each frame's labels against the frame before and, weighted by
-    ``second``, the one before that, so one garbled frame cannot flip the labels of all that follow."""
+    ``second``, the one before that, so one garbled frame cannot flip the labels of all that follow; plus
+    ``unary`` (n, 2), each frame's own cost of keeping / mirroring."""
     n = len(px)
+    u = np.zeros((n, 2)) if unary is None else np.asarray(unary, float)
     if n < 2:
-        return np.zeros(n, bool)
+        return u[:, 1] < u[:, 0]
     s1, f1 = _costs(px, conf, size, mirror, joints, 1)
     s2, f2 = _costs(px, conf, size, mirror, joints, 2) if n > 2 else (np.zeros(0), np.zeros(0))
 
@@ -78,14 +96,15 @@ def _viterbi(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndar
     def c2(t, a, b):  # frame t - 2 in state a, frame t in state b
         return second * (s2[t - 2] if a == b else f2[t - 2])
 
-    # States (s_{t-1}, s_t); frame 0 keeps its labels before the run's majority decides.
-    cost = {(0, b): c1(1, 0, b) for b in (0, 1)} | {(1, 0): np.inf, (1, 1): np.inf}
+    # States (s_{t-1}, s_t). Without unary costs, frame 0 keeps its labels and the run's majority decides after.
+    free = unary is not None and u.any()
+    cost = {(a, b): (u[0, a] + u[1, b] + c1(1, a, b) if free or a == 0 else np.inf) for a in (0, 1) for b in (0, 1)}
     back = []
     for t in range(2, n):
         new, arg = {}, {}
         for b in (0, 1):
             for c in (0, 1):
-                options = [cost[(a, b)] + c1(t, b, c) + c2(t, a, c) for a in (0, 1)]
+                options = [cost[(a, b)] + c1(t, b, c) + c2(t, a, c) + u[t, c] for a in (0, 1)]
                 arg[(b, c)] = int(np.argmin(options))
                 new[(b, c)] = min(options)
         back.append(arg)
@@ -97,4 +116,4 @@ def _viterbi(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndar
         states.append(a)
         b, c = a, b
     flags = np.array(states[::-1], bool)
-    return ~flags if flags.sum() * 2 > n else flags
+    return flags if free or flags.sum() * 2 <= n else ~flags

@@ -1,7 +1,7 @@
 """Undoing the detector's left/right swaps: synthetic runs of swapped frames, gaps, partial (arms-only) swaps."""
 import numpy as np
 
-from video_mocap.inference.swaps import GROUPS, find_swaps, unswap
+from video_mocap.inference.swaps import GROUPS, find_swaps, handedness_prior, unswap
 from video_mocap.skeleton import load_skeleton
 
 MIRROR = load_skeleton("blazepose33").mirror_permutation
@@ -59,3 +59,20 @@ def test_runs_are_decided_apart_across_tracking_gaps():
     flags = find_swaps(bad, bad_conf, seen, MIRROR)
     assert np.flatnonzero(flags["legs"]).tolist() == list(range(5, 12)) + list(range(40, 45))
     assert not flags["legs"][28:32].any()
+
+
+def test_hands_say_which_arm_is_which():
+    """Labels wrong on most of the clip (the majority rule would keep them): the hand model's handedness at each
+    wrist (the right hand's crop reads ~1, the left's ~0; a few frames without hands, one garbled) sets them right."""
+    px, conf = _walker(seed=3)
+    seen = np.ones(len(px), bool)
+    wrong = range(15, 60)
+    bad, bad_conf = _swap(px, conf, wrong, "arms")
+    handed = np.tile([0.02, 0.97], (len(px), 1))  # the hands at the true left / right wrists
+    handed[list(wrong)] = handed[list(wrong)][:, ::-1]  # cropped at the wrists as (mis)labelled
+    handed[5:9] = np.nan  # no hands seen
+    handed[30] = [0.03, 0.96]  # one frame where the hand model is fooled
+    flags = find_swaps(bad, bad_conf, seen, MIRROR, prior={"arms": handedness_prior(handed)})
+    assert np.flatnonzero(flags["arms"]).tolist() == list(wrong)
+    assert not flags["legs"].any()
+    assert np.flatnonzero(find_swaps(bad, bad_conf, seen, MIRROR)["arms"]).tolist() == list(range(15)), "without hands"

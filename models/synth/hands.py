@@ -7,7 +7,9 @@ and the fingers curling and spreading within joint limits; the exact truth of bo
 Scores, per clip and over all frames: the hand landmarks' median 2D error in % of the hand's size (the longer side
 of its true box); frames on which a hand lies nearer the other hand's truth (a left/right swap); the median error
 of the finger-joint angles (the bend at each knuckle and finger joint, degrees) after retargeting the capture onto
-a different rig (Mixamo's, by the numpy solver) against the truth's; the frames each hand was found on.
+a different rig (Mixamo's, by the numpy solver) against the truth's; the frames each hand was found on. Where
+NAME_holistic.npz sits beside a clip (``.cache/mediapipe-venv/bin/python models/synth/mediapipe_hands.py
+NAME.mp4 NAME_holistic.npz``), MediaPipe Holistic's hands are scored in 2D on the same truth.
 """
 from __future__ import annotations
 
@@ -154,6 +156,31 @@ def finger_bends(points: np.ndarray, side: str) -> np.ndarray:
     return np.stack(out, 1)
 
 
+def _pixel_scores(uv: np.ndarray, found_px: dict[str, np.ndarray]) -> tuple[dict, np.ndarray]:
+    """2D scores of hand landmarks ``found_px`` ({'l', 'r'}: (T, 21, 2), NaN where not found) against the truth's
+    pixels ``uv`` (T, 63, 2): found fractions and swapped frames, and the per-hand-frame errors (of the hand's size)."""
+    out, errs, swaps = {}, [], 0
+    for side in "lr":
+        truth, ours = uv[:, _hand_points(side)], found_px[side][: len(uv)]
+        other = uv[:, _hand_points("r" if side == "l" else "l")]
+        size = np.max(truth.max(1) - truth.min(1), axis=-1)
+        found = np.isfinite(ours).all((1, 2))
+        e = np.median(np.linalg.norm(ours - truth, axis=-1), axis=1) / size
+        swaps += int((found & (np.median(np.linalg.norm(ours - other, axis=-1), axis=1) / size < e)).sum())
+        errs.append(e[found])
+        out[f"found_{side}"] = float(found.mean())
+    errs = np.concatenate(errs)
+    return out | {"swapped_frames": swaps, "px_err_pct": float(np.median(errs) * 100) if len(errs) else float("nan")}, errs
+
+
+def score_holistic(landmarks: str | Path, gt_path: str | Path) -> tuple[dict, np.ndarray]:
+    """MediaPipe Holistic's hands (``mediapipe_hands.py``'s npz) scored in 2D on the same truth."""
+    mp, gt = np.load(landmarks), np.load(gt_path)
+    n = min(len(mp["left"]), len(gt["uv"]))
+    row, errs = _pixel_scores(gt["uv"][:n], {"l": mp["left"][:n], "r": mp["right"][:n]})
+    return {"clip": Path(gt_path).stem.removesuffix("_gt"), "method": "holistic", "frames": n} | row, errs
+
+
 def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "single",
           device: str = "auto") -> tuple[dict, np.ndarray, np.ndarray]:
     """Capture ``video`` with hands and score it against its truth (see the module docstring): the row, and the
@@ -173,22 +200,14 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "s
     track = solve(pos, m.confidence[:n], m.fps, target, mapping, root_mode="none")
     heads, tails, rots = target.fk(to_matrix(track.quaternions.astype(np.float64)), np.zeros((n, len(target), 3)))
     on_rig = posed_joints(target, mapping, heads, tails, rots)
-    out = {"clip": video.stem, "frames": n}
-    errs, swaps, angles = [], 0, []
+    row, errs = _pixel_scores(uv, {"l": result.hand_pixels[:n, 0], "r": result.hand_pixels[:n, 1]})
+    angles = []
     for k, side in enumerate("lr"):
-        truth, ours = uv[:, _hand_points(side)], result.hand_pixels[:n, k]
-        other = uv[:, _hand_points("r" if side == "l" else "l")]
-        size = np.max(truth.max(1) - truth.min(1), axis=-1)
-        found = np.isfinite(ours).all((1, 2))
-        e = np.median(np.linalg.norm(ours - truth, axis=-1), axis=1) / size
-        swaps += int((found & (np.median(np.linalg.norm(ours - other, axis=-1), axis=1) / size < e)).sum())
-        errs.append(e[found])
-        seen = found & np.isfinite(on_rig[:, _hand_points(side)]).all((1, 2))
+        seen = np.isfinite(result.hand_pixels[:n, k]).all((1, 2)) & np.isfinite(on_rig[:, _hand_points(side)]).all((1, 2))
         angles.append(np.abs(finger_bends(on_rig[seen], side) - finger_bends(truth_world[seen], side)).ravel())
-        out[f"found_{side}"] = float(found.mean())
-    errs, angles = np.concatenate(errs), np.concatenate(angles)
-    out |= {"px_err_pct": float(np.median(errs) * 100) if len(errs) else float("nan"), "swapped_frames": swaps,
-            "angle_err_deg": float(np.median(angles)) if len(angles) else float("nan"), "tracking_fps": m.meta["tracking_fps"]}
+    angles = np.concatenate(angles)
+    out = {"clip": video.stem, "method": f"ours ({lifter})", "frames": n} | row | {
+        "angle_err_deg": float(np.median(angles)) if len(angles) else float("nan"), "tracking_fps": m.meta["tracking_fps"]}
     return out, errs, angles
 
 
@@ -206,15 +225,25 @@ def main(argv=None) -> None:
     if not a.score:
         print(*render(a.out_dir, a.clips, a.frames, samples=a.samples, seed=a.seed, cross=a.cross), sep="\n")
         return
-    scored = [score(v, lifter=a.lifter) for v in sorted(Path(a.out_dir).glob("hands_*.mp4"))]
-    rows = [r for r, _, _ in scored]
-    print("| clip | frames | 2D error (% of hand) | finger-joint angle error (deg) | swapped frames | found L/R | fps |\n|---|---|---|---|---|---|---|")
+    scored, holistic = [], []
+    for video in sorted(Path(a.out_dir).glob("hands_*.mp4")):
+        scored.append(score(video, lifter=a.lifter))
+        landmarks = video.with_name(video.stem + "_holistic.npz")
+        if landmarks.is_file():
+            holistic.append(score_holistic(landmarks, video.with_name(video.stem + "_gt.npz")))
+    rows = [r for r, _, _ in scored] + [r for r, _ in holistic]
+    print("| clip | method | frames | 2D error (% of hand) | finger-joint angle error (deg) | swapped frames | found L/R | fps |\n"
+          "|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['clip']} | {r['frames']} | {r['px_err_pct']:.1f} | {r['angle_err_deg']:.1f} | {r['swapped_frames']} | "
-              f"{r['found_l']:.2f}/{r['found_r']:.2f} | {r['tracking_fps']:.1f} |")
+        print(f"| {r['clip']} | {r['method']} | {r['frames']} | {r['px_err_pct']:.1f} | {r.get('angle_err_deg', float('nan')):.1f} | "
+              f"{r['swapped_frames']} | {r['found_l']:.2f}/{r['found_r']:.2f} | {r.get('tracking_fps', float('nan')):.1f} |")
     errs, angles = np.concatenate([e for _, e, _ in scored]), np.concatenate([g for _, _, g in scored])
-    print(f"| all (medians over every hand-frame) | {sum(r['frames'] for r in rows)} | {np.median(errs) * 100:.1f} | "
-          f"{np.median(angles):.1f} | {sum(r['swapped_frames'] for r in rows)} | | |")
+    print(f"| all | ours | {sum(r['frames'] for r, _, _ in scored)} | {np.median(errs) * 100:.1f} | {np.median(angles):.1f} | "
+          f"{sum(r['swapped_frames'] for r, _, _ in scored)} | | |")
+    if holistic:
+        e = np.concatenate([e for _, e in holistic])
+        print(f"| all | holistic | {sum(r['frames'] for r, _ in holistic)} | {np.median(e) * 100:.1f} | - | "
+              f"{sum(r['swapped_frames'] for r, _ in holistic)} | | |")
     (Path(a.out_dir) / "hands_results.json").write_text(json.dumps(rows, indent=1))
 
 
