@@ -286,3 +286,32 @@ def test_fingers_key_onto_the_rig(scene, curling_hands, kind):
     assert np.ptp(np.concatenate(wanted)) > 40, "the fingers do curl"
     err = np.abs(np.concatenate(got) - np.concatenate(wanted))
     assert np.median(err) < 3.0 and np.percentile(err, 95) < 10.0, (np.median(err), np.percentile(err, 95))
+
+
+def test_a_capture_with_hands_animates_the_fingers(scene):
+    """Real footage captured with --hands, retargeted onto Mixamo and a generated Rigify rig: their index fingers
+    bend and unbend from frame to frame, within the hinge limits, and the two rigs bend them alike."""
+    import addon_utils
+
+    from video_mocap.inference.pipeline import CaptureOptions, capture
+    from video_mocap.models.assets import pose2sim_demo
+
+    motion = capture(pose2sim_demo() / "videos" / "cam03.mp4", CaptureOptions(hands=True, start=36, stop=60, device="cpu")).motion
+    mixamo = _mixamo(scene)
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    bpy.ops.pose.rigify_generate()
+    rigify = bpy.context.object
+    bends = []
+    for obj, first, second in ((mixamo, "mixamorig:RightHandIndex1", "mixamorig:RightHandIndex2"),
+                               (rigify, "DEF-f_index.01.R", "DEF-f_index.02.R")):
+        report = blender_io.retarget_motion(motion, obj, pin_feet=False)
+        assert not report.error, report
+        bends.append([])
+        for t in range(0, len(motion), 3):
+            bpy.context.scene.frame_set(1 + t)
+            a, b = obj.pose.bones[first], obj.pose.bones[second]
+            bends[-1].append(float(angle_between(np.array(a.tail - a.head), np.array(b.tail - b.head))))
+    bends = np.array(bends)
+    assert (np.ptp(bends, axis=1) > 8.0).all() and bends.max() < 115.0, bends
+    assert np.median(np.abs(bends[0] - bends[1])) < 3.0, bends
