@@ -142,3 +142,18 @@ def test_find_people_and_capture_the_chosen_one(scene, tmp_path):
     s.person = 1
     assert bpy.ops.video_mocap.capture() == {"FINISHED"}
     assert bpy.data.objects["cross_behind rig"].animation_data.action.name == "cross_behind"
+
+
+def test_capture_with_hands_makes_and_keys_finger_bones(scene, tmp_path):
+    """The Hands box on: the new armature gets finger bones and the action keys them."""
+    clip = write_clip(tmp_path / "wave.mp4", frames=16, size=(1080, 1920), start=36)
+    s = scene.video_mocap
+    s.video, s.lifter, s.device, s.hands, s.load_reference = str(clip), "single", "cpu", True, False
+    assert bpy.ops.video_mocap.capture() == {"FINISHED"}
+    rig = bpy.data.objects["wave rig"]
+    assert "LeftHandIndex2" in rig.data.bones and "RightHandThumb3" in rig.data.bones
+    action = rig.animation_data.action
+    curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags for fc in bag.fcurves] \
+        if blender_io.LAYERED else list(action.fcurves)
+    finger = [fc for fc in curves if "HandIndex2" in fc.data_path]
+    assert finger and max(np.ptp([k.co[1] for k in fc.keyframe_points]) for fc in finger) > 0.01, "the fingers move"
