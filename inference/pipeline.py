@@ -1,16 +1,17 @@
 """Capture: a video file in, a :class:`Motion` out. The Python API behind the CLI and the add-on.
 
-Stages: track (BlazePose, streamed frame by frame), undo the detector's left/right swaps over the clip
-(:mod:`.swaps`), map the 33 landmarks to the canonical joints, fill short gaps, lift to 3D (single-frame;
+Stages: track (BlazePose, streamed frame by frame; with ``hands``, both hands on crops the body places,
+:mod:`.hands`), undo the detector's left/right swaps over the clip (:mod:`.swaps`; the hands' handedness is
+evidence there), map the 33 landmarks to the canonical joints, fill short gaps, lift to 3D (single-frame;
 MPM over windows; or context-aware, which reads the landmark model's feature maps frame by frame inside the
 tracking loop, so they are never all held at once; low-confidence joints are masked and the lifters fill
 them), one skeleton for the clip (:mod:`.bones`), a first placement in metres (:mod:`.camera`: depth from
 3D vs 2D size, up from the torso and floor), foot contacts (:mod:`.contacts`), then the clip-level solve
 (:mod:`.solve`: joints, floor and camera tilt against the 2D, the lifter, the bones and the contacts) and
-the Z-up world with the floor at Z = 0 under the contact feet. Without the solve (``solve=False``) the
-first placement is smoothed and planted feet pinned instead.
-``progress(stage, done, total, fps)`` is called as it goes; ``cancel()`` returning True
-stops it with :class:`Cancelled`.
+the Z-up world with the floor at Z = 0 under the contact feet; with ``hands``, each hand's points on its
+wrist. Without the solve (``solve=False``) the first placement is smoothed and planted feet pinned instead.
+``progress(stage, done, total, fps)`` is called as it goes; ``cancel()`` returning True stops it with
+:class:`Cancelled`.
 """
 from __future__ import annotations
 
