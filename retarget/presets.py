@@ -140,10 +140,16 @@ ESSENTIAL = {"hips", "upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R", "th
 
 
 def from_structure(rig: Rig) -> Mapping:
-    """The roles found from the skeleton's structure (``structure.find_roles``) as a mapping."""
+    """The roles found from the skeleton's structure (``structure.find_roles``, the fingers by
+    ``fingers.find_fingers``) as a mapping."""
+    from .fingers import find_fingers
     from .structure import find_roles
 
     s = find_roles(rig)
+    for side in "LR":  # fingers too, where the hands have them
+        if f"hand.{side}" in s.bones:
+            taken = set(s.bones.values()) | set(s.spine)
+            s.bones.update({r: b for r, b in find_fingers(rig, s.bones[f"hand.{side}"], side).items() if b not in taken})
     return Mapping("structure", s.bones, s.spine, s.root,
                    twist=s.twist, unmapped=[r for r in wanted_roles() if r not in s.bones], score=float(len(s.bones)),
                    confidence=s.confidence, unsure=s.unsure, notes=s.notes)

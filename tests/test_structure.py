@@ -90,3 +90,24 @@ def test_structure_agrees_with_the_presets_on_the_makehuman_rigs(name):
     body = [r for r in found.bones if not r.startswith("toe")]
     assert {r: found.bones[r] for r in body} == {r: preset.bones[r] for r in body}
     assert found.spine == preset.spine and not found.unsure
+
+
+@pytest.mark.parametrize("name", ["mixamo", "game_engine", "default"])
+def test_fingers_are_found_on_unnamed_rigs(name):
+    """MakeHuman's rigs with every bone renamed Bone.NNN and shuffled: the structure finds each finger's three
+    bones (end bones, metacarpals and palm bones left out; the thumb by its direction, the others in order across
+    the hand) exactly where the rig's preset puts them."""
+    from video_mocap.models.assets import load_rig
+
+    rig = load_rig(name)
+    truth = {r: rig.names[b] for r, b in detect(rig)[0].bones.items() if r in roles()["finger_roles"]}
+    assert len(truth) == 30
+    order = np.random.default_rng(4).permutation(len(rig))
+    new = {rig.names[i]: f"Bone.{k:03d}" for k, i in enumerate(order)}
+    unnamed = Rig.from_bones({new[rig.names[i]]: {"head": rig.heads[i], "tail": rig.tails[i], "roll": 0.0,
+                                                  "parent": new[rig.names[rig.parents[i]]] if rig.parents[i] >= 0 else None}
+                              for i in order})
+    mapping, _ = detect(unnamed)
+    assert mapping.preset == "structure"
+    back = {v: k for k, v in new.items()}
+    assert {r: back[unnamed.names[b]] for r, b in mapping.bones.items() if r in roles()["finger_roles"]} == truth
