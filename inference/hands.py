@@ -135,7 +135,9 @@ class HandTracker:
             placed = self.recrop(rgb, roi_from_body(pose, side))
             tracked = self.previous[side]
             hand = self.read(rgb, tracked if tracked is not None and _agree(tracked, placed) else placed)
-            seen = hand.presence >= self.min_presence
+            wrists = [pose.landmarks[BODY_POINTS[s][0]] for s in (side, "r" if side == "l" else "l")]
+            own, other = (np.linalg.norm(hand.pixels[0] - w) for w in wrists)
+            seen = hand.presence >= self.min_presence and own <= other  # a hand nearer the other wrist is that arm's
             self.previous[side] = roi_from_hand(hand.pixels) if seen else None
             out[side] = hand if seen else None
         return out
