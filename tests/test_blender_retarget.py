@@ -315,3 +315,30 @@ def test_a_capture_with_hands_animates_the_fingers(scene):
     bends = np.array(bends)
     assert (np.ptp(bends, axis=1) > 8.0).all() and bends.max() < 115.0, bends
     assert np.median(np.abs(bends[0] - bends[1])) < 3.0, bends
+
+
+def test_blender_imports_our_bvh_with_fingers(scene, curling_hands, tmp_path):
+    """A motion with hands written as BVH: Blender's own importer reads the finger joints, and they curl as the
+    motion's fingers do (joint angles at the middle and end joints within a few degrees)."""
+    path = bvh.write(tmp_path / "hands.bvh", curling_hands)
+    bpy.ops.import_anim.bvh(filepath=str(path))
+    obj = bpy.context.object
+    assert "LeftHandIndex3" in obj.data.bones and "RightHandThumb1" in obj.data.bones
+    want = curling_hands.to_frame("blender").positions()
+    names = curling_hands.skeleton.names
+    bone = {"mcp": 1, "pip": 2, "dip": 3}
+    got, wanted = [], []
+    for t in range(0, len(want), 6):
+        bpy.context.scene.frame_set(1 + t)
+        pts = {}
+        for side, Side in (("l", "Left"), ("r", "Right")):
+            for f in ("index", "middle", "ring", "pinky"):
+                for joint, k in bone.items():
+                    pb = obj.pose.bones[f"{Side}Hand{f.capitalize()}{k}"]
+                    pts[f"{side}_{f}_{joint}"] = np.array(obj.matrix_world @ pb.head)[None]
+                    if k == 3:
+                        pts[f"{side}_{f}_tip"] = np.array(obj.matrix_world @ pb.tail)[None]
+        got.append(_finger_bends(pts))
+        wanted.append(_finger_bends({n: want[t : t + 1, names.index(n)] for n in names}))
+    err = np.abs(np.concatenate(got) - np.concatenate(wanted))
+    assert np.median(err) < 3.0 and np.percentile(err, 95) < 10.0, (np.median(err), np.percentile(err, 95))
