@@ -27,7 +27,7 @@ from ..skeleton import load_map, load_skeleton
 from .. import filters
 from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
-from .contacts import ANKLES, ContactModel, contact_floor, pin_planted, planted_feet
+from .contacts import ANKLES, CONTACT, ContactModel, contact_floor, pin_planted, planted_feet
 from .detector import BlazePose
 from .hands import PALM_PER_FOREARM, HandTracker, hand_points
 from .context import ContextLifter
@@ -258,7 +258,10 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         extras = [names.index(e) for e in EXTRAS]
         world[:, extras] = filters.smooth(world[:, extras].reshape(len(world), -1), info.fps, opts.smooth_method,
                                           opts.smooth).reshape(len(world), len(extras), 3)
-    floor = contact_floor(world, None if solved is None else solved.contact, info.fps)  # planted feet without contacts
+    firm = None  # the floor: under firmly planted feet (not a contact's fading ends); without contacts, planted feet
+    if solved is not None:
+        firm = solved.contact & (contact >= CONTACT) if contact is not None else solved.contact
+    floor = contact_floor(world, firm, info.fps)
     world[..., 2] -= floor
     if solved is None:
         if opts.smooth > 0:
