@@ -142,10 +142,6 @@ class HandTracker:
             out[side] = hand if seen else None
         return out
 
-    def reset(self) -> None:
-        """Forget the previous frame (after a cut or a lost body)."""
-        self.previous = {s: None for s in SIDES}
-
 
 def hand_points(world: np.ndarray, forearm: float, fps: float, smooth: float = 0.5, method: str = "butterworth") -> np.ndarray:
     """Both hands of a clip as the motion carries them: ``world`` (T, 2, 21, 3) the hand model's world landmarks

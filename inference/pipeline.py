@@ -29,7 +29,7 @@ from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
 from .contacts import ANKLES, CONTACT, ContactModel, contact_floor, pin_planted, planted_feet
 from .detector import BlazePose
-from .hands import PALM_PER_FOREARM, HandTracker, hand_points
+from .hands import HandTracker, hand_points
 from .context import ContextLifter
 from .lifters import FrameLifter, WindowLifter
 from .person import PersonChoice, Tracker

@@ -229,11 +229,9 @@ _TPOSE = {"Hips": [0, 0, 1], "LeftUpLeg": [0, 0, -1], "LeftLeg": [0, 0, -1], "Le
 _DEFAULT_LENGTH = {"LeftFoot": 0.15, "LeftHand": 0.18}
 
 
-#: Finger bones of the written skeleton (MotionBuilder / HumanIK names, as the cmu_bvh preset's "fingers"): each
-#: finger's three bones run over four of the hand's points (h36m17_hands names without the side).
-_FINGERS = {"Thumb": ("thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip"), "Index": ("index_mcp", "index_pip", "index_dip", "index_tip"),
-            "Middle": ("middle_mcp", "middle_pip", "middle_dip", "middle_tip"), "Ring": ("ring_mcp", "ring_pip", "ring_dip", "ring_tip"),
-            "Pinky": ("pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip")}
+#: Finger bones of the written skeleton (MotionBuilder / HumanIK names, as the cmu_bvh preset's "fingers"), in
+#: the hand's point order (h36m17_hands' groups hand_l / hand_r): each finger's three bones run over four points.
+_FINGERS = ("Thumb", "Index", "Middle", "Ring", "Pinky")
 HANDS = load_skeleton("h36m17_hands")
 
 
@@ -244,8 +242,7 @@ def _hand_shape(positions: np.ndarray, side: str) -> np.ndarray | None:
     (-Y); None when the motion has no such hand."""
     if positions.shape[1] < len(HANDS):
         return None
-    ix = [HANDS.index(f"{side}_wrist")] + [HANDS.index(f"{side}_{n}") for pts in _FINGERS.values() for n in pts]
-    p = positions[:, ix]
+    p = positions[:, list(HANDS.group(f"hand_{side}"))]
     seen = np.isfinite(p).all((1, 2))
     if not seen.any():
         return None
@@ -286,7 +283,7 @@ def tpose_rig(positions: np.ndarray) -> Rig:
         if shape is None:
             continue
         wrist = bones[f"{Side}Hand"]["head"]
-        for f, (finger, _) in enumerate(_FINGERS.items()):
+        for f, finger in enumerate(_FINGERS):
             parent = f"{Side}Hand"
             for k in range(3):
                 name = f"{Side}Hand{finger}{k + 1}"

@@ -151,9 +151,10 @@ def _role_rotation(joints, conf, rest, fwd_rest, r, aim_rest=None, aim=None):
     return _fill(seen, axis_angle(d, theta) @ s, np.eye(3))
 
 
-def _hand_role(joints, conf, rest, fwd_rest, r):
-    """A hand role: from its palm (wrist -> middle knuckle, the knuckle line) on frames where the hand's own
-    points were seen, else from the arm (wrist -> hand tip, the arm's plane); None when neither is seen."""
+def _role_or_palm(joints, conf, rest, fwd_rest, r):
+    """A role's world rotation (T, 3, 3), None when the data never shows it; a role with a ``palm`` (the hands)
+    takes it from the palm (wrist -> middle knuckle, the knuckle line) on frames where the hand's own points
+    were seen, else from the arm (wrist -> hand tip, the arm's plane)."""
     arm = _role_rotation(joints, conf, rest, fwd_rest, r)
     if "palm" not in r:
         return arm
@@ -213,7 +214,7 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
     rest = rest_joints(rig, mapping)
     fingers = {k: v for k, v in roles()["finger_roles"].items() if k != "description"}
     spec, fwd_rest = roles()["roles"] | fingers, body_forward(rest)
-    role_g = {r: _hand_role(joints, conf, rest, fwd_rest, spec[r]) for r in spec if r in mapping.bones}
+    role_g = {r: _role_or_palm(joints, conf, rest, fwd_rest, spec[r]) for r in spec if r in mapping.bones}
     bone_role = {i: r for r, i in mapping.bones.items()}
     eye = np.broadcast_to(np.eye(3), (t, 3, 3))
     g = np.empty((t, b, 3, 3))

@@ -23,9 +23,7 @@ import numpy as np
 from ...retarget.presets import detect
 from ...retarget.rotations import angle_between, axis_angle, from_matrix, normalize, qmul, to_matrix
 from ...retarget.solver import SKELETON, posed_joints, rest_joints, solve
-from ...skeleton import load_skeleton
 
-HAND = load_skeleton("hand21")
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 
 
@@ -141,7 +139,7 @@ def render(out_dir: str | Path, clips: int = 3, frames: int = 48, fps: float = 2
 
 def _hand_points(side: str) -> list[int]:
     """h36m17_hands indices of one hand's 21 points in MediaPipe's order (the wrist first)."""
-    return [SKELETON.index(f"{side}_wrist")] + [SKELETON.index(f"{side}_{n}") for n in HAND.names[1:]]
+    return list(SKELETON.group(f"hand_{side}"))
 
 
 def finger_bends(points: np.ndarray, side: str) -> np.ndarray:
