@@ -5,7 +5,8 @@ trajectory, per-joint confidences (T x J in [0, 1]), the frame rate, the skeleto
 frame the numbers are in. Positions may be NaN only where the confidence is 0 (a joint nobody saw).
 World positions are ``joints + root[:, None]`` (just ``joints`` when there is no root trajectory).
 A capture also records ``contacts`` (T x 2, left/right foot on the floor; the floor is Z = 0) so the
-retargeter holds the same feet still instead of guessing again; ``meta['camera']`` has the solved camera.
+retargeter holds the same feet still instead of guessing again; ``meta['camera']`` has the solved camera and
+``camera_rotation`` (T x 3 x 3) its axes in every frame (they change when the camera turned).
 """
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ class Motion:
     image_size: tuple[int, int] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     contacts: np.ndarray | None = None  # (T, 2) bool: left / right foot in contact with the floor
+    #: (T, 3, 3) the filming camera's axes in each frame (columns: x right, y down, z forward, as OpenCV's) in
+    #: this motion's frame; the camera stands at meta['camera']['height_m'] over the origin
+    camera_rotation: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.joints = np.asarray(self.joints, np.float32)
@@ -65,6 +69,8 @@ class Motion:
             self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
         if self.contacts is not None:
             self.contacts = np.asarray(self.contacts, bool)
+        if self.camera_rotation is not None:
+            self.camera_rotation = np.asarray(self.camera_rotation, np.float32)
         self.validate()
 
     # -- checks -----------------------------------------------------------------------------
@@ -99,6 +105,9 @@ class Motion:
             raise MotionError(f"intrinsics must be a finite 3 x 3 matrix, got shape {self.intrinsics.shape}")
         if self.contacts is not None and self.contacts.shape != (len(j), 2):
             raise MotionError(f"contacts must be {len(j)} x 2 (left, right foot), got {self.contacts.shape}")
+        cr = self.camera_rotation
+        if cr is not None and (cr.shape != (len(j), 3, 3) or not np.isfinite(cr).all()):
+            raise MotionError(f"camera_rotation must be a finite {len(j)} x 3 x 3 array, got shape {cr.shape}")
         if self.image_size is not None and min(self.image_size) <= 0:
             raise MotionError(f"image_size must be positive (width, height), got {self.image_size}")
 
@@ -120,14 +129,16 @@ class Motion:
             raise MotionError(f"unknown coordinate frame {frame!r}; known: {', '.join(FRAMES)}")
         rot = FRAMES[frame].T @ FRAMES[self.frame]
         root = None if self.root is None else self.root @ rot.T
-        return replace(self, joints=self.joints @ rot.T, root=root, frame=frame)
+        camera = None if self.camera_rotation is None else rot @ self.camera_rotation
+        return replace(self, joints=self.joints @ rot.T, root=root, frame=frame, camera_rotation=camera)
 
     def slice(self, start: int, stop: int) -> "Motion":
         """Frames ``start:stop``."""
         root = None if self.root is None else self.root[start:stop]
         contacts = None if self.contacts is None else self.contacts[start:stop]
+        camera = None if self.camera_rotation is None else self.camera_rotation[start:stop]
         return replace(self, joints=self.joints[start:stop], confidence=self.confidence[start:stop], root=root,
-                       contacts=contacts)
+                       contacts=contacts, camera_rotation=camera)
 
     # -- files ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -151,6 +162,8 @@ class Motion:
             arrays["image_size"] = np.array(self.image_size)
         if self.contacts is not None:
             arrays["contacts"] = self.contacts
+        if self.camera_rotation is not None:
+            arrays["camera_rotation"] = self.camera_rotation
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
         try:
@@ -211,7 +224,7 @@ class Motion:
                 joints=data["joints"], confidence=data["confidence"], fps=float(data["fps"]), skeleton=skeleton,
                 frame=str(data["frame"]), root=data.get("root"), intrinsics=data.get("intrinsics"),
                 image_size=None if image_size is None else tuple(image_size.tolist()), meta=meta,
-                contacts=data.get("contacts"),
+                contacts=data.get("contacts"), camera_rotation=data.get("camera_rotation"),
             )
         except MotionError as e:
             raise MotionError(f"{path}: {e}") from None

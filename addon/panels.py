@@ -38,6 +38,7 @@ class VIDEO_MOCAP_PT_capture(_Panel, bpy.types.Panel):
         sub.prop(s, "threshold")
         col.prop(s, "fix_swaps")
         col.prop(s, "solve")
+        col.prop(s, "moving_camera")
         col.prop(s, "smooth")
         col.prop(s, "fov")
         col.separator()

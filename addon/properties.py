@@ -69,6 +69,10 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
     solve: bpy.props.BoolProperty(name="Ground the Motion", default=True,
                                   description="Solve the whole clip at once: feet on the floor without sliding, one "
                                               "skeleton, the camera's tilt and height (off: frame by frame, as before)")
+    moving_camera: bpy.props.BoolProperty(name="Follow Camera Pans", default=True,
+                                          description="Find the camera's pan, tilt and roll from the background, so a "
+                                                      "following camera does not make the feet slide (a still camera is "
+                                                      "left as is; off: the camera did not turn)")
     smooth: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR")
     fov: bpy.props.FloatProperty(name="Field of View", default=60.0, min=10.0, max=170.0,
                                  description="Field of view across the long side of the frame, of the camera that filmed the clip (degrees)")

@@ -57,7 +57,7 @@ def _capture(args: argparse.Namespace) -> int:
     opts = CaptureOptions(lifter=args.lifter, device=args.device, complete=not args.no_complete, threshold=args.threshold,
                           smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
                           fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones, solve=not args.no_solve,
-                          person=args.person, detector=args.detector, hands=args.hands)
+                          person=args.person, detector=args.detector, hands=args.hands, moving_camera=not args.fixed_camera)
     if args.threads is not None:
         from . import runtime
 
@@ -117,7 +117,8 @@ def _batch(args: argparse.Namespace) -> int:
     from .pipeline import CaptureOptions
 
     opts = CaptureOptions(lifter=args.lifter, device=args.device, smooth=args.smooth, fov=args.fov, person=args.person,
-                          solve=not args.no_solve, detector=args.detector, hands=args.hands)
+                          solve=not args.no_solve, detector=args.detector, hands=args.hands,
+                          moving_camera=not args.fixed_camera)
     outputs = Outputs(bvh=args.bvh, preview=args.preview, blend=args.blend, force=args.force)
     executor, client = None, None
     if args.scheduler:
@@ -178,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--no-solve", action="store_true",
                      help="skip the clip-level solve (feet on the floor without sliding, one skeleton, camera tilt and "
                           "height from the whole clip): each frame placed on its own, smoothed, planted feet pinned")
+    cap.add_argument("--fixed-camera", action="store_true",
+                     help="the camera did not turn: skip following its pan/tilt from the background (by default a "
+                          "turning camera is found and the motion stays put in the world; a still one is left as is)")
     cap.add_argument("--per-frame-bones", action="store_true",
                      help="with --no-solve, let bone lengths vary from frame to frame as lifted (by default, and always "
                           "with the solve, one skeleton for the clip)")
@@ -211,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--detector", choices=["full", "heavy"], default="full", help="as for capture")
     bat.add_argument("--hands", action="store_true", help="as for capture")
     bat.add_argument("--no-solve", action="store_true")
+    bat.add_argument("--fixed-camera", action="store_true", help="as for capture")
     bat.add_argument("--smooth", type=float, default=0.5)
     bat.add_argument("--fov", type=float, default=60.0)
     bat.add_argument("--bvh", action="store_true", help="also write NAME.bvh")

@@ -6,7 +6,8 @@ evidence there), map the 33 landmarks to the canonical joints, fill short gaps, 
 MPM over windows; or context-aware, which reads the landmark model's feature maps frame by frame inside the
 tracking loop, so they are never all held at once; low-confidence joints are masked and the lifters fill
 them), one skeleton for the clip (:mod:`.bones`), a first placement in metres (:mod:`.camera`: depth from
-3D vs 2D size, up from the torso and floor), foot contacts (:mod:`.contacts`), then the clip-level solve
+3D vs 2D size, up from the torso and floor; a camera that pans or tilts is followed from the background,
+:mod:`.camera_motion`, and everything after works in one reference view), foot contacts (:mod:`.contacts`), then the clip-level solve
 (:mod:`.solve`: joints, floor and camera tilt against the 2D, the lifter, the bones and the contacts) and
 the Z-up world with the floor at Z = 0 under the contact feet; with ``hands``, each hand's points on its
 wrist. Without the solve (``solve=False``) the first placement is smoothed and planted feet pinned instead.
@@ -27,6 +28,8 @@ from ..skeleton import load_map, load_skeleton
 from .. import filters
 from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
+from .camera_motion import (BackgroundFlow, camera_rotations, from_reference, largest_turn, person_box, reference_pixels,
+                            to_reference)
 from .contacts import ANKLES, CONTACT, ContactModel, contact_floor, pin_planted, planted_feet
 from .detector import BlazePose
 from .hands import HandTracker, hand_points
@@ -73,6 +76,7 @@ class CaptureOptions:
     person: str = "auto"  # whom to capture: "auto", an index on the start frame, "x,y" or "x0,y0,x1,y1" (see .person)
     detector: str = "full"  # the landmark model: "full" (shipped) or "heavy" (built from npm; better 2D, slower)
     hands: bool = False  # 21 points a hand from MediaPipe's hand models (the motion's skeleton becomes h36m17_hands)
+    moving_camera: bool = True  # follow a camera that pans, tilts or rolls (from the background); off: a fixed camera
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -133,6 +137,7 @@ class Capture:
     root: np.ndarray  # (T, 3) the pelvis in camera space, metres
     swapped: dict[str, np.ndarray] | None = None  # frames (T,) relabelled left/right, per landmark group (arms, legs)
     hand_pixels: np.ndarray | None = None  # (T, 2, 21, 2) left/right hand landmarks in pixels (hands on), NaN unseen
+    turn: np.ndarray | None = None  # (T, 3, 3) a turning camera's axes in each frame from the reference view's; None: still
 
 
 def capture(video: str | Path, opts: CaptureOptions | None = None,
@@ -149,6 +154,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     context = ContextLifter(weight_path("context"), opts.device) if opts.lifter == "context" else None
     model = BlazePose(opts.device, features=context is not None, landmark=opts.detector)
     tracker = Tracker(model, choice, start_frame=opts.start)
+    flow = BackgroundFlow() if opts.moving_camera else None  # the background's motion, tracked while decoding
     hand_tracker = HandTracker(opts.device) if opts.hands else None
     hand_px, hand_world, hand_presence, handedness = [], [], [], []  # per frame (2, 21, 2) px, (2, 21, 3) m (NaN: unseen), (2,), (2,)
     context_rel: dict[int, np.ndarray] = {}
@@ -157,7 +163,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     total = (opts.stop or info.frames) - opts.start
     pixels, conf, times, seen, raw = [], [], [], [], []
     t0 = time.perf_counter()
-    for n, (i, t, rgb) in enumerate(frames(video, opts.start, opts.stop)):
+    for n, (i, t, rgb) in enumerate(frames(video, opts.start, opts.stop, on_frame=flow)):
         if cancel and cancel():
             raise Cancelled("capture cancelled")
         pose = tracker(rgb)
@@ -178,6 +184,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             p, c = mapping.apply(pose.landmarks, pose.confidence)
             pixels.append(np.nan_to_num(p))
             conf.append(c)
+            if flow is not None:
+                flow.person = person_box(pixels[-1], c)
             if context is not None:
                 tc = time.perf_counter()
                 context_rel[n] = context.lift_pose(pixels[-1][:17], _masked(c[:17], opts), pose)
@@ -232,18 +240,21 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     centre = np.array([info.width / 2, info.height / 2])
     root = place_in_camera(rel, pixels, conf, f, centre)
     cam = np.concatenate([rel, np.zeros((len(rel), 6, 3), np.float32)], 1) + root[:, None]
-    rotation = camera_to_world(cam, info.fps)  # a first "up": torso, refined by the floor
+    turn = camera_rotations(flow, pixels, conf, f, centre) if flow is not None else None  # None: a still camera
+    rotation = camera_to_world(to_reference(cam, turn), info.fps)  # a first "up": torso, refined by the floor
     contact, solved, solve_ms = None, None, 0.0
     feet_seen = bool((lift_conf[:, list(ANKLES)] > 0).mean() >= 0.2)
     if opts.solve:  # the clip-level solve: joints, floor and camera tilt together (see .solve)
         progress("solving", 0, 1, 0.0)
         t2 = time.perf_counter()
+        rel_view = to_reference(rel, turn)  # a turning camera: in the reference view, where planted feet stand still
         if feet_seen and len(rel) >= 5:
-            contact = ContactModel(weight_path("contacts"), opts.device).predict(rel, pixels[:, :17], lift_conf, info.fps)
-        solved = solve(rel, root, lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body), body,
-                       pixels[:, :17], lift_conf, f, centre, info.fps, contact, rotation[2], _solve_options(opts))
-        cam[:, :17] = solved.joints
-        root = solved.joints[:, 0].astype(np.float64)
+            contact = ContactModel(weight_path("contacts"), opts.device).predict(
+                rel_view, *reference_pixels(pixels[:, :17], lift_conf, turn, f, centre), info.fps)
+        solved = solve(rel_view, to_reference(root, turn), lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body),
+                       body, pixels[:, :17], lift_conf, f, centre, info.fps, contact, rotation[2], _solve_options(opts), turn)
+        cam[:, :17] = from_reference(solved.joints, turn)
+        root = cam[:, 0].astype(np.float64)
         rotation = world_rotation(np.median(solved.up, axis=0))
         solve_ms = (time.perf_counter() - t2) * 1000 / len(rel)
     # Feet and hand points: the 2D keypoint at the depth of its parent joint.
@@ -253,7 +264,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         z = cam[:, p, 2:3]
         cam[:, k] = np.concatenate([(pixels[:, k] - centre) * z / f, z], 1)
     # Camera -> Z-up world; the floor under the contact (or planted) feet.
-    world = cam @ rotation.T
+    world = to_reference(cam, turn) @ rotation.T
     if solved is not None and opts.smooth > 0:  # the solve smoothed the body; the extra points follow their 2D
         extras = [names.index(e) for e in EXTRAS]
         world[:, extras] = filters.smooth(world[:, extras].reshape(len(world), -1), info.fps, opts.smooth_method,
@@ -273,6 +284,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     for a, b in long_gaps:
         conf_out[a:b] = 0.0
     root_w = world[:, 0].copy()
+    views = np.broadcast_to(rotation, (len(world), 3, 3)) if turn is None else np.einsum("ij,tkj->tik", rotation, turn)
     # A motion at a constant rate: resample variable-frame-rate timestamps onto a uniform grid.
     times = np.array(times) - times[0]
     grid = np.arange(len(times)) / info.fps
@@ -281,6 +293,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         world = np.stack([np.interp(grid, times, world[:, j, d]) for j in range(J) for d in range(3)], 1).reshape(-1, J, 3)
         root_w = world[:, 0].copy()
         nearest = np.clip(np.searchsorted(times, grid), 0, len(times) - 1)
+        views = views[nearest]
         if solved is not None:
             solved.contact = solved.contact[nearest]
         if hand_tracker is not None:
@@ -295,7 +308,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         skeleton = load_skeleton("h36m17_hands")
         wrists = [names.index("l_wrist"), names.index("r_wrist")]
         forearm = float(np.nanmedian(np.linalg.norm(world[:, wrists] - world[:, [names.index("l_elbow"), names.index("r_elbow")]], axis=-1)))
-        local = hand_points(hand_world, forearm, info.fps, opts.smooth, opts.smooth_method) @ rotation.T  # (T, 2, 21, 3) world axes
+        local = hand_points(to_reference(hand_world, turn), forearm, info.fps, opts.smooth, opts.smooth_method) @ rotation.T  # (T, 2, 21, 3) world axes
         hand_seen = np.isfinite(local).all((2, 3)) & (conf_out[:, wrists] > 0)
         world = np.concatenate([world, (world[:, wrists, None] + local)[:, :, 1:].reshape(len(world), 40, 3)], 1)
         hand_conf = np.where(hand_seen, np.clip(hand_presence, 0.05, 1.0), 0.0)
@@ -311,7 +324,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             "joints_never_seen": never_seen(conf[:, :17], seen, mapping.target.names, opts.threshold),
             "camera": {"pitch_deg": round(pitch(rotation), 2), "roll_deg": round(roll(rotation), 2),
                        "up": [round(float(v), 5) for v in rotation[2]],  # world Z in camera axes (x right, y down, z forward)
-                       "height_m": round(-floor, 3), "focal_px": round(float(f), 1)},
+                       "height_m": round(-floor, 3), "focal_px": round(float(f), 1),
+                       "turn_deg": round(largest_turn(turn), 2)},  # how far the camera turned (pan, tilt, roll)
             "solved": solved is not None, "solve_ms_per_frame": round(solve_ms, 2)}
     if solved is not None:
         meta["contact_frames"] = {"left": int(solved.contact[:, 0].sum()), "right": int(solved.contact[:, 1].sum())}
@@ -323,6 +337,6 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     progress("done", 1, 1, track_fps)
     motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=skeleton, frame="blender",
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta,
-                    contacts=None if solved is None else solved.contact)
-    return Capture(motion, pixels, opts.start, (world - root_w[:, None]) @ rotation, root, swapped,
-                   hand_pixels=hand_px if hand_tracker is not None else None)
+                    contacts=None if solved is None else solved.contact, camera_rotation=views)
+    return Capture(motion, pixels, opts.start, from_reference((world - root_w[:, None]) @ rotation, turn), root, swapped,
+                   hand_pixels=hand_px if hand_tracker is not None else None, turn=turn)

@@ -34,6 +34,7 @@ from scipy.optimize import least_squares
 
 from ..skeleton import Skeleton
 from .camera import TYPICAL_PITCH
+from .camera_motion import reference_pixels
 from .contacts import ANKLES, in_contact
 from ..filters import runs
 from .lifters import window_starts
@@ -60,7 +61,8 @@ class SolveOptions:
     spread: float = 0.3  # m RMS of the contact ankles along a direction before the floor may tilt along it ...
     stances: int = 4  # ... and only with this many stances (contact runs of either foot) to go on
     f_scale: float = 3.0  # Huber threshold, in sigmas
-    contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts
+    contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts ...
+    still_2d: float = 0.2  # ... unless still in the picture (person heights a second, the reference view; 0: off)
     chunk: int = 240
     overlap: int = 40
     first_nfev: int = 15  # evaluations for the first pass (from the first placement) ...
@@ -88,8 +90,9 @@ def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _Problem:
     """One chunk: residuals and their sparse Jacobian for ``least_squares``."""
 
-    def __init__(self, rel, lengths, parents, pixels, conf, f, c, contact, up0, fps, opts: SolveOptions):
+    def __init__(self, rel, lengths, parents, pixels, conf, f, c, contact, up0, fps, opts: SolveOptions, turn=None):
         self.T = len(rel)
+        self.turn = turn  # (T, 3, 3) each frame's camera axes from the reference view's, or None (a still camera)
         self.n = self.T * J * 3
         self.rel, self.lengths, self.parents = rel, lengths, np.asarray(parents)
         self.pixels, self.f, self.c, self.o = pixels, f, c, opts
@@ -199,17 +202,25 @@ class _Problem:
                     vals.append(vv.ravel())
             row += len(r)
 
-        # 2D reprojection.
+        # 2D reprojection (through each frame's turn of the camera, if it turns).
         t, j = self.vis
         P = X[t, j]
-        z = np.maximum(P[:, 2], 0.05)
-        w = self.w2d[t, j]
-        r = np.stack([self.f * P[:, 0] / z + self.c[0] - self.pixels[t, j, 0],
-                      self.f * P[:, 1] / z + self.c[1] - self.pixels[t, j, 1]], 1) * w[:, None]
         k = np.arange(len(t)) * 2
         ix = self.idx[t, j]
-        add(r, [(k, ix[:, 0], w * self.f / z), (k, ix[:, 2], -w * self.f * P[:, 0] / z**2),
-                (k + 1, ix[:, 1], w * self.f / z), (k + 1, ix[:, 2], -w * self.f * P[:, 1] / z**2)], "2d")
+        w = self.w2d[t, j]
+        if self.turn is not None:
+            Rt = self.turn[t]  # (n, 3, 3)
+            P = np.einsum("nij,nj->ni", Rt, P)
+        z = np.maximum(P[:, 2], 0.05)
+        r = np.stack([self.f * P[:, 0] / z + self.c[0] - self.pixels[t, j, 0],
+                      self.f * P[:, 1] / z + self.c[1] - self.pixels[t, j, 1]], 1) * w[:, None]
+        if self.turn is None:
+            add(r, [(k, ix[:, 0], w * self.f / z), (k, ix[:, 2], -w * self.f * P[:, 0] / z**2),
+                    (k + 1, ix[:, 1], w * self.f / z), (k + 1, ix[:, 2], -w * self.f * P[:, 1] / z**2)], "2d")
+        else:
+            a = (w * self.f / z)[:, None]
+            add(r, [(k[:, None], ix, a * (Rt[:, 0] - (P[:, 0] / z)[:, None] * Rt[:, 2])),
+                    (k[:, None] + 1, ix, a * (Rt[:, 1] - (P[:, 1] / z)[:, None] * Rt[:, 2]))], "2d")
         # The lifter's shape, pelvis-relative.
         s = 1.0 / o.sigma_3d
         r = (X[:, 1:] - X[:, :1] - self.rel[:, 1:]) * s
@@ -290,11 +301,13 @@ def _person_size(pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
 
 def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skeleton, pixels: np.ndarray,
           conf: np.ndarray, f: float, centre: np.ndarray, fps: float, contact: np.ndarray | None, up: np.ndarray,
-          opts: SolveOptions | None = None) -> Solution:
+          opts: SolveOptions | None = None, turn: np.ndarray | None = None) -> Solution:
     """Solve a clip: ``rel`` (T, 17, 3) the lifter's pelvis-relative 3D (camera axes), ``root`` (T, 3) a first
     pelvis placement, ``lengths`` (17,) the clip's bones, ``pixels``/``conf`` (T, 17[, 2]) the 2D keypoints
     (confidence 0: unseen), ``contact`` (T, 2) left/right contact probabilities (None: no contacts), ``up``
-    a first unit "up" in camera axes. See the module docstring."""
+    a first unit "up" in camera axes. With ``turn`` (T, 3, 3), a camera that turns (see
+    :mod:`.camera_motion`): the 3D inputs, the solution and up are in the reference view's axes and frame t
+    sees ``turn[t] @ X``. See the module docstring."""
     opts = opts or SolveOptions()
     T = len(rel)
     contact = np.zeros((T, 2)) if contact is None else np.asarray(contact, float)
@@ -306,12 +319,13 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
     ups, planes, held = np.zeros((T, 3)), np.zeros(T), np.zeros((T, 2))
     up_prior = np.asarray(up, float) / np.linalg.norm(up)
     plane0 = _first_plane(x0, contact, up_prior)
+    still = _still_in_picture(pixels, conf, f, centre, fps, turn) < opts.still_2d  # (T, 2) ankles
     cost, nfev = 0.0, 0
     for s in window_starts(T, opts.chunk, max(opts.chunk - opts.overlap, 1)):
         e = min(s + opts.chunk, T)
         sl = slice(s, e)
         prob = _Problem(rel[sl].astype(np.float64), lengths, skeleton.parents, pixels[sl], conf[sl], f, centre,
-                        contact[sl], up_prior, fps, opts)
+                        contact[sl], up_prior, fps, opts, None if turn is None else turn[sl])
         start = x0[sl].copy()
         if s > 0:  # start from where the previous chunk ended
             have = weight[sl] > 0
@@ -319,7 +333,7 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
         x = prob.params(start, (0.0, 0.0), plane0)
         for second in (False, True):
             if second:  # contacts where the free solution's ankle is slow enough; Huber weights for the rest
-                gated = np.where(prob.ankle_speed(x) < opts.contact_speed, contact[sl], 0.0)
+                gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl], contact[sl], 0.0)
                 prob.set_contacts(gated)
                 x = prob.free_tilt(x)
                 prob.reweight(x, opts.f_scale)
@@ -351,6 +365,22 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
     planes /= weight
     held /= weight[:, None]
     return Solution(out.astype(np.float32), ups, planes, held > 0.5, cost, nfev)
+
+
+def _still_in_picture(pixels: np.ndarray, conf: np.ndarray, f: float, centre: np.ndarray, fps: float,
+                      turn: np.ndarray | None) -> np.ndarray:
+    """(T, 2) speed of each ankle in the picture (the reference view's, so a turning camera does not move it), in
+    person heights a second, over a 5-frame running mean; inf where unseen. The depth of a crouching body
+    drifts in the free solve while its planted feet stay put in the picture."""
+    px, seen = reference_pixels(pixels[:, list(ANKLES)], conf[:, list(ANKLES)], turn, f, centre)
+    if len(px) < 5:
+        return np.full((len(px), 2), np.inf)
+    kernel = np.ones(5) / 5
+    smooth = np.stack([[np.convolve(np.pad(px[:, k, d], 2, mode="edge"), kernel, "valid") for d in range(2)]
+                       for k in range(2)], -1).transpose(1, 0, 2)  # (T, 2, 2)
+    speed = np.linalg.norm(np.gradient(smooth, axis=0), axis=-1) * fps / _person_size(pixels, conf)[:, None]
+    ok = np.minimum.reduce([np.roll(seen > 0, s, 0) for s in (-2, -1, 0, 1, 2)])
+    return np.where(ok, speed, np.inf)
 
 
 def _first_plane(x: np.ndarray, contact: np.ndarray, up: np.ndarray) -> float:

@@ -5,7 +5,7 @@ import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -46,11 +46,12 @@ def open_video(path: str | Path) -> tuple[cv2.VideoCapture, VideoInfo]:
     return cap, VideoInfo(path, float(fps), max(frames, 1), frame.shape[1], frame.shape[0])
 
 
-def frames(path: str | Path, start: int = 0, stop: int | None = None, prefetch: int = 4
-           ) -> Iterator[tuple[int, float, np.ndarray]]:
+def frames(path: str | Path, start: int = 0, stop: int | None = None, prefetch: int = 4,
+           on_frame: Callable[[np.ndarray], None] | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
     """(index, time in seconds, RGB frame) for frames ``start:stop``; the time comes from the container,
     so variable-frame-rate footage keeps its real timing. Decoding and the colour conversion run in their
-    own thread, ``prefetch`` frames ahead, while the caller works on the current frame."""
+    own thread, ``prefetch`` frames ahead, while the caller works on the current frame; ``on_frame`` (if
+    given) is called there too with every decoded frame (BGR), in order."""
     cap, info = open_video(path)
     items: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     halt = threading.Event()
@@ -73,6 +74,8 @@ def frames(path: str | Path, start: int = 0, stop: int | None = None, prefetch: 
                 if not ok:
                     break
                 t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                if on_frame is not None:
+                    on_frame(frame)
                 put((i, t if t > 0 or i == 0 else i / info.fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
                 i += 1
         except BaseException as e:  # noqa: BLE001 - handed to the caller

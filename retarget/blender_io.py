@@ -22,7 +22,7 @@ from ..motion import Motion
 from . import feet
 from .presets import Mapping, detect, load_mapping, load_preset, resolve
 from .rig import Rig
-from .rotations import EULER_AXES, to_euler, to_matrix
+from .rotations import EULER_AXES, continuous, from_matrix, to_euler, to_matrix
 from .solver import Track, solve
 
 LAYERED = bpy.app.version >= (4, 4, 0)
@@ -450,9 +450,7 @@ def write_blend(motion: Motion, path: str | Path, video: str | None = None, over
         scene.render.resolution_x, scene.render.resolution_y = w, h
         cam_data.sensor_fit = "HORIZONTAL"
         cam_data.lens = float(motion.intrinsics[0, 0]) / w * cam_data.sensor_width
-    # The capture's world has the camera at the origin looking along +Y, level (see inference/pipeline.py).
-    cam.location = (0.0, 0.0, float(np.nanmedian(pos[:, 0, 2])) if np.isfinite(pos[:, 0, 2]).any() else 1.0)
-    cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
+    _place_camera(cam, motion, pos)
     if video:
         try:
             clip = bpy.data.movieclips.load(str(Path(video).resolve()))
@@ -466,6 +464,32 @@ def write_blend(motion: Motion, path: str | Path, video: str | None = None, over
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp), check_existing=False)
     os.replace(tmp, path)
     return path
+
+
+def _place_camera(cam: bpy.types.Object, motion: Motion, pos: np.ndarray) -> None:
+    """The filming camera as the capture solved it: over the world's origin at the solved height, turned as
+    it was in each frame (keyed when it turned), so the clip lines up with the rig through it. Without a
+    solved camera: level at the hips' height, looking along +Y."""
+    height = motion.meta.get("camera", {}).get("height_m") if isinstance(motion.meta.get("camera"), dict) else None
+    if height is None:
+        height = float(np.nanmedian(pos[:, 0, 2])) if np.isfinite(pos[:, 0, 2]).any() else 1.0
+    cam.location = (0.0, 0.0, float(height))
+    views = motion.to_frame("blender").camera_rotation
+    if views is None:
+        cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
+        return
+    cam.rotation_mode = "QUATERNION"
+    quats = continuous(from_matrix(views @ np.diag([1.0, -1.0, -1.0])))  # OpenCV axes -> Blender's camera (looks down -Z)
+    if np.abs(quats - quats[0]).max() < 1e-6:
+        cam.rotation_quaternion = quats[0].tolist()
+        return
+    action = bpy.data.actions.new(f"{cam.name} turn")
+    new_fcurve, slot = _fcurve_sink(action, cam)
+    _key(new_fcurve, "rotation_quaternion", "Camera", 1.0 + np.arange(len(quats)), quats)
+    ad = cam.animation_data_create()
+    ad.action = action
+    if LAYERED:
+        ad.action_slot = slot
 
 
 # -- Complete missing limbs -------------------------------------------------------------------------

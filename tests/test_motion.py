@@ -17,8 +17,9 @@ def make_motion(t=20, skeleton="h36m17_ext", **kw):
 
 
 def test_round_trip_keeps_everything(tmp_path):
+    turn = np.stack([np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]) for a in np.linspace(0, 0.3, 20)])
     m = make_motion(root=np.arange(60.0).reshape(20, 3), intrinsics=np.diag([1000.0, 1000.0, 1.0]),
-                    image_size=(1920, 1080), meta={"source": "clip.mp4", "lifter": "mpm"})
+                    image_size=(1920, 1080), meta={"source": "clip.mp4", "lifter": "mpm"}, camera_rotation=turn)
     m.confidence[3, 5] = 0
     m.joints[3, 5] = np.nan
     path = m.save(tmp_path / "a.npz")
@@ -27,6 +28,7 @@ def test_round_trip_keeps_everything(tmp_path):
     np.testing.assert_array_equal(back.confidence, m.confidence)
     np.testing.assert_array_equal(back.root, m.root)
     np.testing.assert_array_equal(back.intrinsics, m.intrinsics)
+    np.testing.assert_array_equal(back.camera_rotation, m.camera_rotation)
     assert back.fps == 30 and back.skeleton == m.skeleton and back.frame == "blender"
     assert back.image_size == (1920, 1080) and back.meta == m.meta
     np.testing.assert_allclose(back.positions(), m.joints + m.root[:, None])
@@ -34,7 +36,7 @@ def test_round_trip_keeps_everything(tmp_path):
 
 def test_optional_fields_stay_absent(tmp_path):
     back = Motion.load(make_motion().save(tmp_path / "b.npz"))
-    assert back.root is None and back.intrinsics is None and back.image_size is None
+    assert back.root is None and back.intrinsics is None and back.image_size is None and back.camera_rotation is None
     np.testing.assert_array_equal(back.positions(), back.joints)
 
 
@@ -59,6 +61,7 @@ def test_save_never_overwrites_without_asking(tmp_path):
     (dict(root=np.full((20, 3), np.nan)), "root trajectory"),
     (dict(intrinsics=np.eye(4)), "intrinsics"),
     (dict(image_size=(0, 100)), "image_size"),
+    (dict(camera_rotation=np.zeros((19, 3, 3))), "camera_rotation"),
 ])
 def test_rejects_malformed(kw, message):
     with pytest.raises(MotionError, match=message):
@@ -114,8 +117,11 @@ def test_load_rejects_non_npz(tmp_path):
 
 
 def test_frames_convert_both_ways():
-    m = make_motion(root=np.ones((20, 3)))
+    m = make_motion(root=np.ones((20, 3)), camera_rotation=np.broadcast_to(FRAMES["opencv_camera"], (20, 3, 3)))
     there = m.to_frame("y_up")
+    # The camera's forward axis (Blender's +Y) is the Y-up frame's -Z.
+    np.testing.assert_allclose(there.camera_rotation[:, :, 2], np.tile([0, 0, -1.0], (20, 1)), atol=1e-6)
+    np.testing.assert_allclose(there.to_frame("blender").camera_rotation, m.camera_rotation, atol=1e-6)
     # Blender's Z up is Y up in the Y-up frame.
     np.testing.assert_allclose(there.joints[..., 1], m.joints[..., 2], atol=1e-6)
     np.testing.assert_allclose(there.to_frame("blender").positions(), m.positions(), atol=1e-5)

@@ -116,3 +116,33 @@ def test_a_tumbling_torso_says_nothing_about_up():
     assert abs(pitch(world_rotation(level_up())) - TYPICAL_PITCH) < 1e-9
     cam[:, 8] = [0.0, -0.5, -0.1]  # upright, leaning back a little in the picture: the torso is trusted
     np.testing.assert_allclose(torso_up(cam), np.array([0.0, -0.5, -0.1]) / np.linalg.norm([0.0, -0.5, -0.1]))
+
+
+def test_a_turning_camera(cmu_file):
+    """The walk seen by a camera panning +-8 deg (and tilting, rolling) to follow it: solved in the reference
+    view with each frame's turn, the feet stay planted, the root and the camera's up are found as for a
+    still camera."""
+    from video_mocap.inference.camera_motion import from_reference, to_reference
+    from video_mocap.models.real.pan import operator_turns
+
+    cam, _, up, contact = _scene(cmu_file)  # the reference view's axes
+    turns = operator_turns(len(cam), 8.0)
+    seen = from_reference(cam, turns)  # each frame's camera axes
+    uv = seen[..., :2] / seen[..., 2:] * F + CENTRE
+    rng = np.random.default_rng(2)
+    rel, root0, px, up0 = _noisy_inputs(seen, uv, up, rng)
+    conf = np.ones(px.shape[:2])
+    lengths = clip_bone_lengths(cam - cam[:, :1], conf, BODY)
+    sol = solve(to_reference(rel, turns), to_reference(root0, turns), lengths, BODY, px, conf, F, CENTRE, FPS, contact,
+                up0, turn=turns)
+    assert np.isfinite(sol.joints).all()
+    assert _angle(np.median(sol.up, 0), up) < 2.5
+    before = np.linalg.norm(root0 - seen[:, 0], axis=1).mean()
+    after = np.linalg.norm(sol.joints[:, 0] - cam[:, 0], axis=1).mean()
+    assert after < 0.6 * before, f"root error {before:.2f} -> {after:.2f} m"
+    still = (contact[1:] > 0.5) & (contact[:-1] > 0.5)
+    speed = np.linalg.norm(np.diff(sol.joints[:, list(ANKLES)], axis=0), axis=-1) * FPS
+    assert speed[still].mean() < 0.05, "contact feet do not slide in the world"
+    reprojected = from_reference(sol.joints, turns)
+    px_err = np.linalg.norm(reprojected[..., :2] / reprojected[..., 2:] * F + CENTRE - uv, axis=-1)
+    assert np.median(px_err) < 4.0, "each frame seen through its own turn"

@@ -3,7 +3,11 @@ PyPI once), multi-view triangulated truth, and each view scored as a monocular c
 through the real capture path (the default field of view a user gets, and the true focal length) and
 MediaPipe's own world landmarks (``mediapipe==0.10.14``, in its own environment). One command:
 
-    python -m video_mocap.models.real.benchmark [OUT_DIR] [--lifters single mpm context] [--no-mediapipe]
+    python -m video_mocap.models.real.benchmark [OUT_DIR] [--lifters single mpm context] [--no-mediapipe] [--pan DEG]
+
+With ``--pan DEG`` every view is first turned as an operator following the performer would turn the camera
+(:mod:`.pan`: pan +-DEG, a third of it in tilt, exact homographies of the real frames), and scored against the
+truth in each frame's turned camera: the moving-camera case on real people.
 
 Truth: our BlazePose on all four views; left/right swaps undone per view and frame; confidence-weighted
 DLT on undistorted points with the worst view dropped while it reprojects more than 30 px off (at least two
@@ -17,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +39,7 @@ from ..synth import score as S
 from ..synth.benchmark import mediapipe_landmarks
 from ..synth.benchmark import print_tables as tables
 from .calibration import Camera, read_qca
+from .pan import operator_turns, pan_video, zoom_for
 from .triangulate import bone_cv, refine_rotations, reprojection_px, triangulate, undo_swaps
 
 BLAZEPOSE = load_skeleton("blazepose33")
@@ -103,14 +109,16 @@ def cameras(t: dict) -> list[Camera]:
 
 
 def score_ours(video: Path, cam: Camera, truth_world: np.ndarray, fps: float, lifter: str, true_focal: bool,
-               stop: int | None, detector: str = "full") -> dict:
+               stop: int | None, detector: str = "full", turns: np.ndarray | None = None, **options) -> dict:
     """One view as a monocular clip through the capture path, against the truth (canonical joints, world) in
-    that camera."""
+    that camera (turned by ``turns`` (T, 3, 3) in each frame, if given)."""
     opts = CaptureOptions(lifter=lifter, device="cpu", stop=stop, focal_px=cam.focal if true_focal else None,
-                          detector=detector)
+                          detector=detector, **options)
     r = capture(video, opts)
     truth = cam.to_camera(truth_world)
     n = min(len(truth), len(r.camera))
+    if turns is not None:
+        truth = np.einsum("tkj,tij->tki", truth[:n], turns[:n])
     rel = (truth[:n, :17] - truth[:n, :1]).astype(np.float64)
     err = pose_errors(r.camera[:n, :17].astype(np.float64), rel)
     m = r.motion
@@ -132,7 +140,8 @@ def score_mediapipe(video: Path, cam: Camera, truth_world: np.ndarray, out: Path
 
 
 def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool = True, stop: int | None = None,
-        views: tuple[str, ...] | None = None, detector: str = "full") -> tuple[dict, list[dict]]:
+        views: tuple[str, ...] | None = None, detector: str = "full", pan: float = 0.0,
+        options: dict | None = None) -> tuple[dict, list[dict]]:
     """Build (or load) the truth and score every view; returns the truth and one row per view and method."""
     out = Path(out)
     demo = pose2sim_demo()
@@ -147,10 +156,16 @@ def run(out: str | Path, lifters=("single", "mpm", "context"), mediapipe: bool =
     for cam in cameras(truth):
         if views and cam.name not in views:
             continue
-        video = demo / "videos" / f"{cam.name}.mp4"
+        video, turns = demo / "videos" / f"{cam.name}.mp4", None
+        if pan:  # the view through a turning camera
+            turns = operator_turns(len(truth_world), pan)
+            (out / "panned").mkdir(exist_ok=True)
+            K = pan_video(video, out / "panned" / video.name, cam.K, turns, zoom_for(cam.K, cam.size, pan), stop)
+            video, cam = out / "panned" / video.name, replace(cam, K=K)
         for lifter in lifters:
             for true_focal in (False, True):
-                rows.append(score_ours(video, cam, truth_world, float(truth["fps"]), lifter, true_focal, stop, detector))
+                rows.append(score_ours(video, cam, truth_world, float(truth["fps"]), lifter, true_focal, stop, detector,
+                                       turns, **(options or {})))
         if mediapipe:
             rows.append(score_mediapipe(video, cam, truth_world, out))
         print(f"{cam.name} scored ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -176,9 +191,12 @@ def main(argv=None) -> None:
     p.add_argument("--frames", type=int, help="only the first N frames (quick runs)")
     p.add_argument("--views", nargs="+", help="only these views (cam01 .. cam04)")
     p.add_argument("--detector", choices=["full", "heavy"], default="full", help="our landmark model (rows 'LIFTER heavy')")
+    p.add_argument("--pan", type=float, default=0.0, metavar="DEG", help="turn each view as a following camera would (+-DEG)")
+    p.add_argument("--fixed-camera", action="store_true", help="capture as if the camera did not turn (the 'before' rows)")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    _, rows = run(a.out, tuple(a.lifters), not a.no_mediapipe, a.frames, tuple(a.views) if a.views else None, a.detector)
+    _, rows = run(a.out, tuple(a.lifters), not a.no_mediapipe, a.frames, tuple(a.views) if a.views else None, a.detector,
+                  a.pan, {"moving_camera": False} if a.fixed_camera else None)
     print(f"\nscored in {(time.perf_counter() - t0) / 60:.1f} min: "
           f"`python -m video_mocap.models.real.benchmark {' '.join(argv if argv is not None else sys.argv[1:])}`\n")
     print_tables(rows)

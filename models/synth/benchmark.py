@@ -84,8 +84,8 @@ def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float =
 
 
 def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediapipe: bool = True, data: str = DEFAULT_DATA,
-        samples: int = 4, scale: float = 1.0, detector: str = "full") -> list[dict]:
-    """Render (if needed) and score every shot; one row per shot and method."""
+        samples: int = 4, scale: float = 1.0, detector: str = "full", options: dict | None = None) -> list[dict]:
+    """Render (if needed) and score every shot; one row per shot and method (``options``: more capture options)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -94,7 +94,7 @@ def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediap
         video, gt = render_shot(shot, out, data, samples, scale=scale)
         print(f"[{i + 1}/{len(shots)}] {shot.name}: rendered in {time.perf_counter() - t0:.0f} s", flush=True)
         for lifter in lifters:
-            rows.append(S.score(video, gt, lifter, detector=detector) | {"shot": asdict(shot)})
+            rows.append(S.score(video, gt, lifter, detector=detector, **(options or {})) | {"shot": asdict(shot)})
         if mediapipe:
             landmarks = mediapipe_landmarks(video, out / f"{shot.name}_mediapipe.npz")
             rows.append(S.score_mediapipe(landmarks, gt) | {"shot": asdict(shot)})
@@ -152,9 +152,11 @@ def main(argv=None) -> None:
     p.add_argument("--data", default=DEFAULT_DATA, help="mocap npz in the shared data layout (needed only to render)")
     p.add_argument("--samples", type=int, default=4, help="Cycles samples per pixel")
     p.add_argument("--shots", type=int, default=len(SET), help="only the first N shots of the set")
+    p.add_argument("--fixed-camera", action="store_true", help="capture as if no camera turned (the 'before' rows)")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    rows = run(a.out, SET[: a.shots], tuple(a.lifters), not a.no_mediapipe, a.data, a.samples, detector=a.detector)
+    rows = run(a.out, SET[: a.shots], tuple(a.lifters), not a.no_mediapipe, a.data, a.samples, detector=a.detector,
+               options={"moving_camera": False} if a.fixed_camera else None)
     print(f"\n{len(SET[: a.shots])} clips in {(time.perf_counter() - t0) / 60:.1f} min; "
           f"`python -m video_mocap.models.synth.benchmark {' '.join(argv if argv is not None else sys.argv[1:])}`\n")
     print_tables(rows)

@@ -92,11 +92,12 @@ def up_error(gt, up: list[float] | None) -> float:
 
 
 def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "mpm", device: str = "auto",
-          detector: str = "full") -> dict:
-    """Run the capture with ``lifter`` and ``detector`` (default options otherwise) on ``video`` and score it."""
+          detector: str = "full", **options) -> dict:
+    """Run the capture with ``lifter``, ``detector`` and any other capture ``options`` (defaults otherwise) on
+    ``video`` and score it."""
     video = Path(video)
     gt = np.load(gt_path or video.with_name(video.stem + "_gt.npz"))
-    result = capture(video, CaptureOptions(lifter=lifter, device=device, detector=detector))
+    result = capture(video, CaptureOptions(lifter=lifter, device=device, detector=detector, **options))
     truth_cam = gt["joints_cam"].astype(np.float64)
     n = min(len(truth_cam), len(result.camera))
     truth = truth_cam[:n, :17] - truth_cam[:n, :1]

@@ -1,0 +1,88 @@
+"""A turning camera is followed from the background: real footage turned by known rotations (exact
+homographies of the frames, :mod:`video_mocap.models.real.pan`) gives those rotations back through the
+capture; a still camera gives none and its capture is unchanged."""
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from footage import write_clip
+from video_mocap.inference.camera_motion import from_reference, largest_turn, reference_pixels, to_reference
+from video_mocap.inference.pipeline import CaptureOptions, capture
+from video_mocap.models.real.pan import operator_turns, pan_video, zoom_for
+
+SIZE = (360, 640)
+F = 320 / np.tan(np.radians(30))  # the capture's default focal length for a 360 x 640 clip
+K = np.array([[F, 0, 180], [0, F, 320], [0, 0, 1.0]])
+
+
+def _relative(turns: np.ndarray) -> Rotation:
+    """Each frame's camera from the first frame's."""
+    return Rotation.from_matrix(np.einsum("tij,kj->tik", turns, turns[0]))
+
+
+@pytest.fixture(scope="module")
+def panned(tmp_path_factory):
+    """40 frames of real footage, and the same seen by a camera panning +-4 deg: (still, panned, turns, zoom)."""
+    folder = tmp_path_factory.mktemp("pan")
+    still = write_clip(folder / "still.mp4", frames=40, size=SIZE)
+    turns = operator_turns(40, 4.0)
+    zoom = zoom_for(K, SIZE, 4.0)
+    pan_video(still, folder / "pan.mp4", K, turns, zoom)
+    return still, folder / "pan.mp4", turns, zoom
+
+
+def test_a_panning_camera_is_followed_and_a_still_one_left_alone(panned):
+    still, pan, turns, zoom = panned
+    moving = capture(pan, CaptureOptions(focal_px=F * zoom))
+    assert moving.turn is not None and moving.turn.shape == (40, 3, 3)
+    err = np.degrees((_relative(moving.turn) * _relative(turns).inv()).magnitude())
+    assert np.median(err) < 0.1 and err.max() < 0.3, f"camera turn error {np.median(err):.3f} (max {err.max():.3f}) deg"
+    assert abs(moving.motion.meta["camera"]["turn_deg"] - largest_turn(turns)) < 0.3
+    fixed = capture(still, CaptureOptions(focal_px=F))
+    assert fixed.turn is None and fixed.motion.meta["camera"]["turn_deg"] == 0.0
+    off = capture(pan, CaptureOptions(focal_px=F * zoom, moving_camera=False))
+    assert off.turn is None, "moving_camera=False: a fixed camera, as asked"
+    # The world path of the body: the turning camera's capture follows the still camera's, the one that
+    # ignores the turn puts the camera's turning into the body's path.
+    path = {name: c.motion.root[:, :2] - c.motion.root[:1, :2] for name, c in (("moving", moving), ("fixed", fixed), ("off", off))}
+    followed = np.linalg.norm(path["moving"] - path["fixed"], axis=1).mean()
+    ignored = np.linalg.norm(path["off"] - path["fixed"], axis=1).mean()
+    assert followed < 0.5 * ignored, f"root path off the still camera's by {followed:.3f} m (turn ignored: {ignored:.3f} m)"
+
+
+def test_reference_view_helpers():
+    turns = operator_turns(5, 20.0)
+    x = np.random.default_rng(0).normal(0, 1, (5, 7, 3)) + [0, 0, 5]
+    assert np.allclose(from_reference(to_reference(x, turns), turns), x)
+    assert to_reference(x, None) is x and largest_turn(None) == 0.0
+    seen = from_reference(x, turns)
+    px = seen[..., :2] / seen[..., 2:] * F + K[:2, 2]
+    ref, conf = reference_pixels(px, np.ones(px.shape[:2]), turns, F, K[:2, 2])
+    assert np.allclose(ref, x[..., :2] / x[..., 2:] * F + K[:2, 2]) and (conf == 1).all()
+    behind = reference_pixels(px, np.ones(px.shape[:2]), np.broadcast_to(Rotation.from_euler("y", 180, degrees=True).as_matrix(), (5, 3, 3)), F, K[:2, 2])[1]
+    assert (behind == 0).all(), "points the reference view cannot see are unseen there"
+
+
+@pytest.mark.bpy
+def test_the_blend_camera_turns_with_the_footage(panned, tmp_path):
+    """In the written .blend the camera stands and turns as the capture solved it: through it, the captured
+    pelvis lands on the pelvis in the footage, frame after frame of the pan."""
+    bpy = pytest.importorskip("bpy")
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    from video_mocap.retarget.blender_io import write_blend
+
+    _, pan, _, zoom = panned
+    result = capture(pan, CaptureOptions(focal_px=F * zoom))
+    write_blend(result.motion, tmp_path / "pan.blend", str(pan))
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "pan.blend"))
+    scene = bpy.context.scene
+    assert scene.camera.animation_data is not None and scene.camera.animation_data.action is not None, "keyed as it turned"
+    world = result.motion.positions()
+    w, h = SIZE
+    for t in (0, 13, 26, 39):
+        scene.frame_set(t + 1)
+        uv = world_to_camera_view(scene, scene.camera, Vector(world[t, 0].tolist()))
+        px = np.array([uv.x * w, (1 - uv.y) * h])
+        assert np.linalg.norm(px - result.pixels[t, 0]) < 0.03 * h, f"frame {t}: pelvis {px} vs footage {result.pixels[t, 0]}"
