@@ -39,16 +39,17 @@ class BackgroundFlow:
     def __call__(self, frame: np.ndarray) -> None:
         """Track into ``frame`` (BGR); new corners keep off :attr:`person` (a box x0, y0, x1, y1 in pixels, if
         known: the caller sets it as it finds the person, a few frames behind when this runs while decoding)."""
-        h, w = frame.shape[:2]
-        self.scale = w / self.width if w > self.width else 1.0
-        size = (round(w / self.scale), round(h / self.scale))
-        grey = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        while grey.shape[1] > 1.5 * self.width:  # halve (filtered) down to about ``width``: cheaper than resizing
+            grey = cv2.pyrDown(grey)
+        self.scale = frame.shape[1] / grey.shape[1]
+        size = (grey.shape[1], grey.shape[0])
         n = len(self.tracks)
         if self._prev is None:
             self.tracks.append(None)
         else:
             if len(self._pts):
-                pts, status, _ = cv2.calcOpticalFlowPyrLK(self._prev, grey, self._pts, None, winSize=(15, 15), maxLevel=3,
+                pts, status, _ = cv2.calcOpticalFlowPyrLK(self._prev, grey, self._pts, None, winSize=(11, 11), maxLevel=2,
                                                           minEigThreshold=1e-3)  # no tracks on flat areas (sky, walls)
                 ok = status.ravel() == 1
                 self._key_pts, self._pts = self._key_pts[ok], pts[ok]
@@ -94,7 +95,7 @@ def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _turn(a_px: np.ndarray, b_px: np.ndarray, f: float, centre: np.ndarray, tolerance: float, min_points: int,
-          rng: np.random.Generator, hypotheses: int = 64) -> np.ndarray | None:
+          rng: np.random.Generator, hypotheses: int = 32) -> np.ndarray | None:
     """The rotation turning rays ``a_px`` into ``b_px`` (pixels): RANSAC over pairs of tracks (two rays fix a
     rotation), then the least-squares rotation of the inliers (``tolerance`` radians); None without enough."""
     if len(a_px) < min_points:
@@ -104,7 +105,7 @@ def _turn(a_px: np.ndarray, b_px: np.ndarray, f: float, centre: np.ndarray, tole
     first = rng.integers(0, len(a), hypotheses)
     pick = np.stack([first, (first + rng.integers(1, len(a), hypotheses)) % len(a)], 1)  # two different tracks
     D = _kabsch(a[pick], b[pick])  # (H, 3, 3)
-    err = np.linalg.norm(np.einsum("hij,nj->hni", D, a) - b, axis=-1)  # (H, N) radians
+    err = np.linalg.norm(a @ np.swapaxes(D, 1, 2) - b, axis=-1)  # (H, N) radians
     inliers = err[np.argmax((err < tolerance).sum(1))] < tolerance
     if inliers.sum() < min_points:
         return None
