@@ -24,10 +24,11 @@ def _device_items(self, context):
              "DirectML on Windows (any DirectX 12 GPU), CoreML on macOS, CUDA with onnxruntime-gpu")]
 
 
-LIFTERS = [("single", "Single frame", "Each frame's 2D on its own (the default): the best on the mocap test (78 mm), "
-            "real footage 66 mm PA-MPJPE (MediaPipe 92); also lying and upside-down bodies"),
-           ("mpm", "Temporal (MPM)", "27-frame windows: the best on real footage (62 mm PA-MPJPE) and rendered "
-            "people (88 mm, level with MediaPipe), the least jitter; fills occlusions from neighbouring frames"),
+LIFTERS = [("mpm", "Temporal (MPM)", "27-frame windows (the default): the best on real footage (61 mm PA-MPJPE, "
+            "MediaPipe 92) and rendered people (87 mm, MediaPipe 89), the least jitter and foot sliding; fills "
+            "occlusions from neighbouring frames"),
+           ("single", "Single frame", "Each frame's 2D on its own: the best on the mocap test (76 mm), real footage "
+            "66 mm PA-MPJPE; also lying and upside-down bodies"),
            ("context", "Context-aware", "Each frame's 2D plus the detector's image features around every joint: "
             "the best full pose on rendered people (119 mm MPJPE), trained on rendered people only")]
 ROOT_MODES = [("hips", "On the hips", "All body translation on the hips bone"),
@@ -52,7 +53,7 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
                                   description="Whom to capture: the number Find People shows on the first frame "
                                               "(-1: automatic, the largest and most central person)")
     people_info: bpy.props.StringProperty(default="")
-    lifter: bpy.props.EnumProperty(name="Lifter", items=LIFTERS, default="single")
+    lifter: bpy.props.EnumProperty(name="Lifter", items=LIFTERS, default="mpm")
     detector: bpy.props.EnumProperty(name="Detector", default="full", items=[
         ("full", "Full", "BlazePose's full landmark model (shipped)"),
         ("heavy", "Heavy", "BlazePose's heavy landmark model: better 2D, about 3x slower; in the zips built with "

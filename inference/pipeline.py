@@ -56,7 +56,7 @@ class Cancelled(Exception):
 
 @dataclass
 class CaptureOptions:
-    lifter: str = "single"  # the more accurate of the two shipped lifters today (see models/weights/*.md)
+    lifter: str = "mpm"  # the best on the rendered and the real-footage benchmarks, and the smoothest (see README, Lifters)
     device: str = "auto"
     complete: bool = True  # mask joints below ``threshold`` and let MPM fill them
     threshold: float = 0.3

@@ -99,13 +99,14 @@ class CentreWindow:
                                for i in range(0, len(kp), self.batch)])
 
 
-def load_lifter(path: str | Path):
+def load_lifter(path: str | Path, flip: bool = True):
+    """(kind, lifter) for an ONNX lifter, run as the capture runs it (``flip``: with the mirror average)."""
     kind = runtime.metadata(runtime.session(path, "cpu")).get("kind", "single")
     if kind == "mpm":
-        return kind, WindowLifter(path, "cpu")
+        return kind, WindowLifter(path, "cpu", flip=flip)
     if kind == "tcn":
         return kind, CentreWindow(path)
-    return kind, FrameLifter(path, "cpu")
+    return kind, FrameLifter(path, "cpu", flip=flip)
 
 
 def _mean(rows: list[dict], key: str, weights: list[int]) -> float:
@@ -115,9 +116,10 @@ def _mean(rows: list[dict], key: str, weights: list[int]) -> float:
 
 
 def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFAULT_TIERS, seed: int = 2024,
-             json_out: str | None = None, cameras: int = 1, clean_2d: bool = False) -> dict:
-    """Metrics of one ONNX lifter on the clips of ``split``, each seen by ``cameras`` random cameras."""
-    kind, lifter = load_lifter(onnx_path)
+             json_out: str | None = None, cameras: int = 1, clean_2d: bool = False, flip: bool = True) -> dict:
+    """Metrics of one ONNX lifter on the clips of ``split``, each seen by ``cameras`` random cameras (``flip``:
+    lifted with the mirror average, as the capture lifts)."""
+    kind, lifter = load_lifter(onnx_path, flip)
     clips = D.load_clips(data, split, tiers)
     if len(clips) == 0:
         raise ValueError(f"{data}: no clips in split {split!r} for tiers {tiers}")
@@ -144,7 +146,7 @@ def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFA
     if limbs:
         overall["limb_completion_3d_mpjpe"] = float(np.average(np.reshape(limbs, (-1, 4)).mean(1), weights=frames))
     result = {"model": str(onnx_path), "kind": kind, "data": str(data), "split": split, "tiers": tiers, "seed": seed,
-              "cameras": cameras, "clean_2d": clean_2d, "clips": len(clips), "frames": int(sum(frames)), "overall": overall, "per_clip": rows}
+              "cameras": cameras, "clean_2d": clean_2d, "flip": flip, "clips": len(clips), "frames": int(sum(frames)), "overall": overall, "per_clip": rows}
     if json_out:
         Path(json_out).write_text(json.dumps(result, indent=2))
     return result
@@ -155,7 +157,7 @@ def print_table(result: dict) -> None:
     cams = result.get("cameras", 1)
     print(f"{result['model']} ({result['kind']}) on {result['data']} [{result['split']}]: "
           f"{result['clips']} clips x {cams} camera{'s' * (cams > 1)}, {result['frames']} frames, camera seed "
-          f"{result['seed']}, {'exact' if result.get('clean_2d') else 'detector-like'} 2D")
+          f"{result['seed']}, {'exact' if result.get('clean_2d') else 'detector-like'} 2D{', mirror-averaged' if result.get('flip') else ''}")
     print(f"{'clip':40s} {'frames':>6s} {'P1':>6s} {'P2':>6s} {'N':>6s} {'PCK':>6s} {'AUC':>6s} {'MPJVE':>6s} {'accel':>6s}")
     names = short_names([r["clip"] for r in result["per_clip"]]) + ["ALL (frame-weighted)"]
     for name, r in zip(names, result["per_clip"] + [{"frames": result["frames"], **o}]):
