@@ -1,14 +1,14 @@
 """The camera's own turning (pan, tilt, roll) from the background's motion in the picture.
 
 A camera that follows the performer moves every planted foot across the frame; taken as a still camera, the
-motion then slides and the contact model sees no contacts. :class:`BackgroundFlow` tracks corners of each
-frame into the next (pyramidal Lucas-Kanade on a small grey copy; it runs in the decoding thread), and
-:func:`camera_rotations` turns those tracks, off the person's box, into each frame's rotation against one
-reference view (the clip's mean view): the frame-to-frame rotation is fitted to the tracks' rays (RANSAC for
-the inliers, then the least-squares rotation), frames without enough background take their neighbours'
-turning, and a clip that does not turn gives None (a still camera, unchanged). A camera on a tripod only
-turns; a hand-held one also moves, which this models as turning (right for a background a few metres away
-or more).
+motion then slides and the contact model sees no contacts. :class:`BackgroundFlow` tracks corners of a key
+frame through the frames after it (pyramidal Lucas-Kanade on a small grey copy; it runs in the decoding
+thread), and :func:`camera_rotations` turns those tracks, off the person's box, into each frame's rotation
+against one reference view (the clip's mean view): each frame's rotation from its key frame is fitted to
+the tracks' rays (RANSAC for the inliers, then the least-squares rotation), a frame without enough
+background keeps turning as the frame before, and a clip that does not turn, or shows too little
+background to tell, gives None (a still camera: the capture is unchanged). A camera on a tripod only turns;
+a hand-held one also moves, which this models as turning (right for a background a few metres away or more).
 """
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ STILL_DEG = 0.3
 
 class BackgroundFlow:
     """Called with each decoded frame (BGR) in order. Corners found on a key frame are tracked frame to frame
-    (so each frame is compared with its key frame directly and small errors do not add up step by step);
-    a new key frame is taken when half the tracks are lost or covered by the person, or after ``span`` frames. ``tracks[n]`` is
-    (key frame index, its corners (N, 2), where they are in frame n (N, 2)), full-frame pixels; None on
-    the first frame."""
+    (so each frame is compared with its key frame directly and small errors do not add up step by step); a
+    new key frame is taken when half the tracks are lost or covered by the person, or after ``span`` frames.
+    ``tracks[n]`` is (key frame index, its corners (N, 2), where they are in frame n (N, 2)), full-frame
+    pixels; None on the first frame."""
 
     def __init__(self, width: int = 320, corners: int = 200, span: int = 30):
         self.width, self.corners, self.span = width, corners, span
@@ -43,14 +43,14 @@ class BackgroundFlow:
         while grey.shape[1] > 1.5 * self.width:  # halve (filtered) down to about ``width``: cheaper than resizing
             grey = cv2.pyrDown(grey)
         self.scale = frame.shape[1] / grey.shape[1]
-        size = (grey.shape[1], grey.shape[0])
+        size = [grey.shape[1], grey.shape[0]]
         n = len(self.tracks)
         if self._prev is None:
             self.tracks.append(None)
         else:
             if len(self._pts):
-                pts, status, _ = cv2.calcOpticalFlowPyrLK(self._prev, grey, self._pts, None, winSize=(11, 11), maxLevel=2,
-                                                          minEigThreshold=1e-3)  # no tracks on flat areas (sky, walls)
+                pts, status, _ = cv2.calcOpticalFlowPyrLK(self._prev, grey, self._pts, None, winSize=(11, 11),
+                                                          maxLevel=2, minEigThreshold=1e-3)  # none on flat sky, walls
                 ok = status.ravel() == 1
                 self._key_pts, self._pts = self._key_pts[ok], pts[ok]
             self.tracks.append((self._key, self._key_pts[:, 0] * self.scale, self._pts[:, 0] * self.scale))
@@ -59,7 +59,7 @@ class BackgroundFlow:
             mask = None
             if (person := self.person) is not None:
                 mask = np.full(grey.shape, 255, np.uint8)
-                x0, y0, x1, y1 = np.clip(np.round(np.asarray(person) / self.scale), 0, [size[0], size[1]] * 2).astype(int)
+                x0, y0, x1, y1 = np.clip(np.round(np.asarray(person) / self.scale), 0, size * 2).astype(int)
                 mask[y0:y1, x0:x1] = 0
             found = cv2.goodFeaturesToTrack(grey, self.corners, 0.01, 8, mask=mask, blockSize=5)
             self._pts = found if found is not None else np.zeros((0, 1, 2), np.float32)
@@ -80,6 +80,7 @@ def person_box(pixels: np.ndarray, conf: np.ndarray) -> np.ndarray | None:
 
 
 def _outside(points: np.ndarray, box: np.ndarray | None) -> np.ndarray:
+    """(N,) True for the points (N, 2) outside ``box`` (all of them without one)."""
     if box is None:
         return np.ones(len(points), bool)
     return ~((points[:, 0] > box[0]) & (points[:, 0] < box[2]) & (points[:, 1] > box[1]) & (points[:, 1] < box[3]))

@@ -56,7 +56,7 @@ class Cancelled(Exception):
 
 @dataclass
 class CaptureOptions:
-    lifter: str = "mpm"  # the best on the rendered and the real-footage benchmarks, and the smoothest (see README, Lifters)
+    lifter: str = "mpm"  # best on the rendered and real-footage benchmarks, and the smoothest (README, Lifters)
     device: str = "auto"
     complete: bool = True  # mask joints below ``threshold`` and let MPM fill them
     threshold: float = 0.3
