@@ -146,3 +146,27 @@ def test_a_turning_camera(cmu_file):
     reprojected = from_reference(sol.joints, turns)
     px_err = np.linalg.norm(reprojected[..., :2] / reprojected[..., 2:] * F + CENTRE - uv, axis=-1)
     assert np.median(px_err) < 4.0, "each frame seen through its own turn"
+
+
+def test_a_foot_still_in_the_picture_keeps_its_contact_when_the_lifter_drifts_in_depth(cmu_file):
+    """The lifter swings the ankles back and forth in depth (a crouch seen side-on drifts like this): the
+    solution without contacts moves them faster than ``contact_speed``, yet the 2D says they stand still, so
+    the network's contacts are kept and the planted ankles hold (with the 2D gate off they slide)."""
+    from video_mocap.inference.solve import SolveOptions
+
+    cam, uv, up, contact = _scene(cmu_file)
+    rng = np.random.default_rng(4)
+    rel, root0, px, up0 = _noisy_inputs(cam, uv, up, rng)
+    wobble = 0.35 * np.sin(2 * np.pi * 2.5 * np.arange(len(rel)) / FPS)  # m, 2.5 Hz: about 5 m/s at its fastest
+    for leg in ((1, 2, 3), (4, 5, 6)):
+        rel[:, list(leg), 2] += wobble[:, None]
+    conf = np.ones(px.shape[:2])
+    lengths = clip_bone_lengths(cam - cam[:, :1], conf, BODY)
+    planted = (contact[1:] > 0.5) & (contact[:-1] > 0.5)
+
+    def slide(opts):
+        sol = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, contact, up0, opts)
+        return (np.linalg.norm(np.diff(sol.joints[:, list(ANKLES)], axis=0), axis=-1) * FPS)[planted].mean()
+
+    held, gated = slide(SolveOptions()), slide(SolveOptions(still_2d=0.0))
+    assert held < 0.05 and held < 0.5 * gated, f"planted ankles {held:.3f} m/s (2D gate off: {gated:.3f})"
