@@ -63,14 +63,25 @@ class Roi:
         return np.array([[c * k, -s * k, self.cx - (c * k * out / 2 - s * k * out / 2)],
                          [s * k, c * k, self.cy - (s * k * out / 2 + c * k * out / 2)]], np.float64)
 
+    def crop(self, rgb: np.ndarray, out: int = LM_SIZE) -> tuple[np.ndarray, np.ndarray]:
+        """The crop as MediaPipe's models take it (1 x out x out x 3, in [0, 1]) and its crop -> image affine."""
+        m = self.matrix(out)
+        crop = cv2.warpAffine(rgb, m, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT)
+        return (crop.astype(np.float32) / 255.0)[None], m
+
+
+def upright_angle(start: np.ndarray, end: np.ndarray, target: float = np.pi / 2) -> float:
+    """Rotation (radians, in [-pi, pi)) that turns the image vector start -> end to ``target`` (radians, y up)."""
+    d = end - start
+    return float((target - np.arctan2(-d[1], d[0]) + np.pi) % (2 * np.pi) - np.pi)
+
 
 def roi_from_points(centre: np.ndarray, scale_point: np.ndarray, scale: float = 1.25) -> Roi:
     """MediaPipe's alignment: centred on ``centre``, side 2 x |scale_point - centre| x ``scale``, rotated so
     the centre -> scale point vector points up in the crop."""
     d = scale_point - centre
-    angle = np.pi / 2 - np.arctan2(-d[1], d[0])
-    angle = (angle + np.pi) % (2 * np.pi) - np.pi
-    return Roi(float(centre[0]), float(centre[1]), float(2 * np.hypot(*d) * scale), float(angle))
+    return Roi(float(centre[0]), float(centre[1]), float(2 * np.hypot(*d) * scale), upright_angle(centre, scale_point))
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -173,10 +184,8 @@ class BlazePose:
 
     def landmarks(self, rgb: np.ndarray, roi: Roi) -> Pose:
         """Read the 33 landmarks inside ``roi``."""
-        m = roi.matrix()
-        crop = cv2.warpAffine(rgb, m, (LM_SIZE, LM_SIZE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_CONSTANT)
-        outs = self.lm.run(self.outputs, {"input_1": (crop.astype(np.float32) / 255.0)[None]})
+        x, m = roi.crop(rgb)
+        outs = self.lm.run(self.outputs, {"input_1": x})
         raw = outs[0][0].reshape(39, 5)
         crop_pts = refine_from_heatmap(raw[:, :2], outs[3][0]) if self.refine else raw[:, :2]
         pts = crop_pts @ m[:, :2].T + m[:, 2]

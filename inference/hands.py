@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from .. import filters
 from ..skeleton import load_skeleton
 from . import runtime
 from .bones import with_bone_lengths
-from .detector import Pose, Roi
+from .detector import Pose, Roi, upright_angle
 from .weights import weight_path
 
 HAND_POINTS = 21
@@ -47,13 +46,6 @@ class Hand:
     roi: Roi  # the crop it was read from
 
 
-def _angle(start: np.ndarray, end: np.ndarray, target: float) -> float:
-    """Rotation (radians) that turns the image vector start -> end to ``target`` (radians, y up), in (-pi, pi]."""
-    d = end - start
-    a = target - np.arctan2(-d[1], d[0])
-    return float((a + np.pi) % (2 * np.pi) - np.pi)
-
-
 def _transformed(roi: Roi, scale: float, shift_y: float) -> Roi:
     """MediaPipe's rect transformation: shifted by ``shift_y`` x side along the crop's own y, then scaled."""
     dy = shift_y * roi.size
@@ -65,7 +57,7 @@ def roi_from_body(pose: Pose, side: str) -> Roi:
     on the estimated middle knuckle, twice its distance to the wrist, x 2.7, turned so the fingers point up."""
     wrist, pinky, index = (pose.landmarks[i] for i in BODY_POINTS[side])
     middle = (2 * index + pinky) / 3
-    roi = Roi(float(middle[0]), float(middle[1]), float(2 * np.hypot(*(middle - wrist))), _angle(wrist, middle, np.pi / 2))
+    roi = Roi(float(middle[0]), float(middle[1]), float(2 * np.hypot(*(middle - wrist))), upright_angle(wrist, middle))
     return _transformed(roi, 2.7, -0.1)
 
 
@@ -74,7 +66,7 @@ def roi_from_hand(pixels: np.ndarray) -> Roi:
     knuckles vector points up, around the tracking points' box, x 2, shifted toward the fingers, square."""
     wrist = pixels[0]
     knuckles = ((pixels[5] + pixels[13]) / 2 + pixels[9]) / 2
-    angle = _angle(wrist, knuckles, np.pi / 2)
+    angle = upright_angle(wrist, knuckles)
     pts = pixels[list(_TRACK_POINTS)]
     c, s = np.cos(angle), np.sin(angle)
     local = pts @ np.array([[c, -s], [s, c]])  # image -> crop axes (rotate by -angle)
@@ -91,13 +83,6 @@ def _agree(a: Roi, b: Roi) -> bool:
             and turn < np.radians(40))
 
 
-def _crop(rgb: np.ndarray, roi: Roi, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The crop as the models take it (1 x size x size x 3 in [0, 1]) and its crop -> image affine."""
-    m = roi.matrix(size)
-    crop = cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
-    return (crop.astype(np.float32) / 255.0)[None], m
-
-
 class HandTracker:
     """Both hands of one person, frame after frame: call it with each frame and that frame's body :class:`Pose`."""
 
@@ -110,13 +95,13 @@ class HandTracker:
     def recrop(self, rgb: np.ndarray, rough: Roi) -> Roi:
         """The holistic re-crop model's box on the hand inside ``rough``: its two points are the hand's centre
         and a point toward the wrist at half the side."""
-        x, m = _crop(rgb, rough, RECROP_SIZE)
+        x, m = rough.crop(rgb, RECROP_SIZE)
         kp = self.recropper.run(None, {"input_1": x})[0].reshape(2, 2) @ m[:, :2].T + m[:, 2]
-        return Roi(float(kp[0, 0]), float(kp[0, 1]), float(2 * np.hypot(*(kp[1] - kp[0]))), _angle(kp[0], kp[1], -np.pi / 2))
+        return Roi(float(kp[0, 0]), float(kp[0, 1]), float(2 * np.hypot(*(kp[1] - kp[0]))), upright_angle(kp[0], kp[1], -np.pi / 2))
 
     def read(self, rgb: np.ndarray, roi: Roi) -> Hand:
         """The 21 landmarks inside ``roi``."""
-        x, m = _crop(rgb, roi, LANDMARK_SIZE)
+        x, m = roi.crop(rgb, LANDMARK_SIZE)
         points, presence, handedness, world = self.landmark.run(None, {"input_1": x})
         pixels = points[0].reshape(HAND_POINTS, 3)[:, :2] @ m[:, :2].T + m[:, 2]
         c, s = np.cos(roi.angle), np.sin(roi.angle)

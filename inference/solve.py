@@ -332,7 +332,7 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
             start[have] = out[sl][have] / weight[sl][have, None, None]
         x = prob.params(start, (0.0, 0.0), plane0)
         for second in (False, True):
-            if second:  # contacts where the free solution's ankle is slow enough; Huber weights for the rest
+            if second:  # contacts where the free solution's ankle is slow or still in the picture; Huber weights for the rest
                 gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl], contact[sl], 0.0)
                 prob.set_contacts(gated)
                 x = prob.free_tilt(x)

@@ -49,9 +49,9 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
     cfg, hist = state["config"], state["history"]
     kind = cfg["model"]
     onnx_path = export(checkpoint, directory / f"{name}.onnx")
-    result = evaluate(onnx_path, data, "test", tuple(cfg["tiers"]) if cfg["tiers"] else None, 2024,
-                      str(directory / f"{name}.eval.json"))
-    plain = evaluate(onnx_path, data, "test", tuple(cfg["tiers"]) if cfg["tiers"] else None, 2024, flip=False)
+    tiers = tuple(cfg["tiers"]) if cfg["tiers"] else None
+    result = evaluate(onnx_path, data, "test", tiers, 2024, str(directory / f"{name}.eval.json"))
+    plain = evaluate(onnx_path, data, "test", tiers, 2024, flip=False)
     for row in result["per_clip"]:
         row.pop("subject", None)
     (directory / f"{name}.eval.json").write_text(json.dumps(result, indent=2))
