@@ -18,7 +18,8 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
 
 Robust, in two passes: the first solves without contacts (and without a floor to keep ankles above); a contact is then kept only where that
 solution's ankle moves slower than ``contact_speed`` (so a wrong contact on a swinging foot, a jump or a
-cartwheel is not forced to the floor), every other residual is reweighted as a Huber loss would weigh it
+cartwheel is not forced to the floor), or stands still in the picture (``still_2d``), or is unseen while the
+network is sure of it (``unseen_contact``: held, but its guessed height stays out of the floor), every other residual is reweighted as a Huber loss would weigh it
 (``f_scale`` sigmas, against detector outliers), and the second pass solves with the contacts
 (``least_squares``' own Huber loss converged several times slower on these problems). Solved with
 ``scipy.optimize.least_squares`` (trust region, sparse analytic Jacobian, lsmr steps) in overlapping chunks,
@@ -62,7 +63,8 @@ class SolveOptions:
     stances: int = 4  # ... and only with this many stances (contact runs of either foot) to go on
     f_scale: float = 3.0  # Huber threshold, in sigmas
     contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts ...
-    still_2d: float = 0.2  # ... unless still in the picture (person heights a second, the reference view; 0: off)
+    still_2d: float = 0.4  # ... unless still in the picture (person heights a second, the reference view; 0: off)
+    unseen_contact: float = 0.8  # an unseen ankle (out of frame, hidden) this surely in contact is held, off the floor terms
     chunk: int = 240
     overlap: int = 40
     first_nfev: int = 15  # evaluations for the first pass (from the first placement) ...
@@ -128,10 +130,10 @@ class _Problem:
         """Up at ``x`` as the new reference, tilting freely only along the directions the contact ankles
         cover by more than ``spread`` (returns ``x`` with the tilt reset to 0)."""
         n = self.up(x[self.n : self.n + 2])[0]
-        pts = self.split(x)[0][:, list(ANKLES)][self.contact]
+        pts = self.split(x)[0][:, list(ANKLES)][self.on_floor]
         e1, e2 = _basis(n)
         sig = [self.o.sigma_held, self.o.sigma_held]
-        if len(pts) >= 3 and sum(len(runs(self.contact[:, k])) for k in range(2)) >= self.o.stances:
+        if len(pts) >= 3 and sum(len(runs(self.on_floor[:, k])) for k in range(2)) >= self.o.stances:
             flat = pts - np.outer(pts @ n, n)
             flat -= flat.mean(0)
             _, sv, vt = np.linalg.svd(flat, full_matrices=False)
@@ -146,14 +148,16 @@ class _Problem:
         x[self.n : self.n + 2] = 0.0
         return x
 
-    def set_contacts(self, contact: np.ndarray) -> None:
-        """Contact probabilities (T, 2); a foot is held where :func:`.contacts.in_contact` says so."""
+    def set_contacts(self, contact: np.ndarray, floor: np.ndarray | None = None) -> None:
+        """Contact probabilities (T, 2); a foot is held where :func:`.contacts.in_contact` says so, and lies on
+        the floor (and tilts it) only where ``floor`` (T, 2) allows: an unseen ankle's height is the lifter's guess."""
         on = in_contact(contact)
         self.contact = on
-        self.w_floor = np.where(on, np.sqrt(contact), 0.0)  # (T, 2)
+        self.on_floor = on if floor is None else on & floor
+        self.w_floor = np.where(self.on_floor, np.sqrt(contact), 0.0)  # (T, 2)
         if self.o.per_stance:
             for k in range(2):
-                for a, b in runs(on[:, k]):
+                for a, b in runs(self.on_floor[:, k]):
                     self.w_floor[a:b, k] /= np.sqrt(b - a)
         self.w_still = np.where(on[1:] & on[:-1], np.sqrt(contact[1:] * contact[:-1]), 0.0)  # (T-1, 2)
 
@@ -333,8 +337,10 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
         x = prob.params(start, (0.0, 0.0), plane0)
         for second in (False, True):
             if second:  # contacts where the free solution's ankle is slow or still in the picture; Huber weights for the rest
-                gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl], contact[sl], 0.0)
-                prob.set_contacts(gated)
+                hidden = conf[sl][:, list(ANKLES)] <= 0
+                unseen = hidden & (contact[sl] >= opts.unseen_contact) & (opts.unseen_contact > 0)
+                gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl] | unseen, contact[sl], 0.0)
+                prob.set_contacts(gated, floor=~hidden)
                 x = prob.free_tilt(x)
                 prob.reweight(x, opts.f_scale)
             else:

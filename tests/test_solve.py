@@ -170,3 +170,34 @@ def test_a_foot_still_in_the_picture_keeps_its_contact_when_the_lifter_drifts_in
 
     held, gated = slide(SolveOptions()), slide(SolveOptions(still_2d=0.0))
     assert held < 0.05 and held < 0.5 * gated, f"planted ankles {held:.3f} m/s (2D gate off: {gated:.3f})"
+
+
+def test_an_unseen_foot_the_network_is_sure_of_is_held_but_does_not_tilt_the_floor(cmu_file):
+    """The legs leave the picture for 60 frames (knees and ankles unseen) while the lifter's guess of the ankles
+    swings in depth and sinks: the free solution moves them faster than ``contact_speed`` and nothing in 2D says
+    they stand still, so only the network's sure contacts hold them (with ``unseen_contact`` off they slide);
+    their guessed heights stay out of the floor terms, and the camera's pitch is still the walk's."""
+    from video_mocap.inference.solve import SolveOptions
+
+    cam, uv, up, contact = _scene(cmu_file)
+    rng = np.random.default_rng(5)
+    rel, root0, px, up0 = _noisy_inputs(cam, uv, up, rng)
+    out, shins = slice(40, 100), [2, 3, 5, 6]  # knees and ankles out of the picture
+    rel[out, list(ANKLES), 2] += 0.35 * np.sin(2 * np.pi * 2.5 * np.arange(60) / FPS)[:, None]
+    rel[out, :, 1] += np.linspace(0.0, 0.4, 60)[:, None] * np.isin(np.arange(17), shins)  # and ever lower: a floor sloping away
+    conf = np.ones(px.shape[:2])
+    conf[out, 2:7] = 0.0
+    conf[out, 4] = 1.0  # the left hip is seen
+    lengths = clip_bone_lengths(cam - cam[:, :1], np.ones(px.shape[:2]), BODY)
+    sure = contact * 0.95
+    planted = (contact[1:] > 0.5) & (contact[:-1] > 0.5)
+    planted[:40] = planted[99:] = False
+
+    def run(opts):
+        sol = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, sure, up0, opts)
+        slide = (np.linalg.norm(np.diff(sol.joints[:, list(ANKLES)], axis=0), axis=-1) * FPS)[planted].mean()
+        return slide, pitch(world_rotation(np.median(sol.up, 0)))
+
+    (held, tilt), (slid, _) = run(SolveOptions()), run(SolveOptions(unseen_contact=0.0))
+    assert held < 0.05 and held < 0.3 * slid, f"unseen planted ankles {held:.3f} m/s (not held: {slid:.3f})"
+    assert abs(tilt - -15.0) < 2.5, tilt
