@@ -16,11 +16,12 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
   walked over can say how it tilts, and contacts in one spot (or two landings of a cartwheel) would
   otherwise tilt it to fit the lifter's depth errors. Each stance's floor terms weigh as one observation.
 
-Robust, in two passes: the first solves without contacts (and without a floor to keep ankles above); a contact is then kept only where that
-solution's ankle moves slower than ``contact_speed`` (so a wrong contact on a swinging foot, a jump or a
-cartwheel is not forced to the floor), or stands still in the picture (``still_2d``), or is unseen while the
-network is sure of it (``unseen_contact``: held, but its guessed height stays out of the floor), every other residual is reweighted as a Huber loss would weigh it
-(``f_scale`` sigmas, against detector outliers), and the second pass solves with the contacts
+Robust, in two passes: the first solves without contacts (and without a floor to keep ankles above); a
+contact is then kept only where that solution's ankle moves slower than ``contact_speed`` (so a wrong contact on
+a swinging foot, a jump or a cartwheel is not forced to the floor), or stands still in the picture
+(``still_2d``), or is unseen while the network is sure of it (``unseen_contact``: held, but an unseen ankle's
+height, the lifter's guess, stays out of the floor's terms); every other residual is reweighted as a Huber loss
+would weigh it (``f_scale`` sigmas, against detector outliers), and the second pass solves with the contacts
 (``least_squares``' own Huber loss converged several times slower on these problems). Solved with
 ``scipy.optimize.least_squares`` (trust region, sparse analytic Jacobian, lsmr steps) in overlapping chunks,
 each chunk's camera held near the previous chunk's, so memory and time grow linearly with the clip.
@@ -64,7 +65,7 @@ class SolveOptions:
     f_scale: float = 3.0  # Huber threshold, in sigmas
     contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts ...
     still_2d: float = 0.4  # ... unless still in the picture (person heights a second, the reference view; 0: off)
-    unseen_contact: float = 0.8  # an unseen ankle (out of frame, hidden) this surely in contact is held, off the floor terms
+    unseen_contact: float = 0.8  # an unseen ankle this surely in contact is held (off the floor terms; 0: off)
     chunk: int = 240
     overlap: int = 40
     first_nfev: int = 15  # evaluations for the first pass (from the first placement) ...
@@ -336,7 +337,7 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
             start[have] = out[sl][have] / weight[sl][have, None, None]
         x = prob.params(start, (0.0, 0.0), plane0)
         for second in (False, True):
-            if second:  # contacts where the free solution's ankle is slow or still in the picture; Huber weights for the rest
+            if second:  # contacts where the free ankle is slow, still in 2D, or unseen and sure; Huber weights elsewhere
                 hidden = conf[sl][:, list(ANKLES)] <= 0
                 unseen = hidden & (contact[sl] >= opts.unseen_contact) & (opts.unseen_contact > 0)
                 gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl] | unseen, contact[sl], 0.0)

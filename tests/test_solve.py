@@ -184,7 +184,7 @@ def test_an_unseen_foot_the_network_is_sure_of_is_held_but_does_not_tilt_the_flo
     rel, root0, px, up0 = _noisy_inputs(cam, uv, up, rng)
     out, shins = slice(40, 100), [2, 3, 5, 6]  # knees and ankles out of the picture
     rel[out, list(ANKLES), 2] += 0.35 * np.sin(2 * np.pi * 2.5 * np.arange(60) / FPS)[:, None]
-    rel[out, :, 1] += np.linspace(0.0, 0.4, 60)[:, None] * np.isin(np.arange(17), shins)  # and ever lower: a floor sloping away
+    rel[out, :, 1] += np.linspace(0.0, 0.4, 60)[:, None] * np.isin(np.arange(17), shins)  # ever lower: a sloping floor
     conf = np.ones(px.shape[:2])
     conf[out, 2:7] = 0.0
     conf[out, 4] = 1.0  # the left hip is seen
