@@ -5,7 +5,8 @@ As MediaPipe Holistic does: BlazePose's wrist, index and pinky points give each 
 the hand landmark model reads 21 points, their world coordinates (metres, hand-centred) and a presence score.
 A hand seen on the previous frame is cropped from its own landmarks instead (:func:`roi_from_hand`, tracking)
 while that crop agrees with the body's. Left and right come from the body, never from the hand model, so a
-hand cannot jump to the other arm. Unseen hands (presence under ``min_presence``) give ``None``.
+hand cannot jump to the other arm; where the hands cross, a crop that finds the other hand is told by where
+that hand just was (:data:`CROSSING`). Unseen hands (presence under ``min_presence``) give ``None``.
 """
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ RECROP_SIZE, LANDMARK_SIZE = 256, 224
 HAND = load_skeleton("hand21")
 KNUCKLES = HAND.group("knuckles")
 MIDDLE_KNUCKLE = HAND.index("middle_mcp")
+#: Crossing hands: with the body's wrists within CROSSING hand sizes of each other, a hand found afresh (not tracked)
+#: within half a hand of where the other hand was at most LOST_FRAMES frames ago, while that hand is not found, is
+#: the other hand (the body's wrist points merge or swap there; a detector's swap of far-apart arms is undone later).
+LOST_FRAMES, CROSSING = 2, 1.5
 #: Wrist to middle knuckle per forearm (elbow to wrist) length: anthropometric tables give the hand 0.108 and
 #: the forearm 0.146 of the body's height, the middle knuckle at 0.47 of the hand's length.
 PALM_PER_FOREARM = 0.35
@@ -91,6 +96,8 @@ class HandTracker:
         self.recropper = runtime.session(weight_path("hand_recrop"), device, threads)
         self.min_presence = min_presence
         self.previous: dict[str, Roi | None] = {s: None for s in SIDES}
+        self.last: dict[str, np.ndarray | None] = {s: None for s in SIDES}  # each hand's last landmarks (pixels) ...
+        self.lost: dict[str, int] = {s: LOST_FRAMES + 1 for s in SIDES}  # ... and the frames since
 
     def recrop(self, rgb: np.ndarray, rough: Roi) -> Roi:
         """The holistic re-crop model's box on the hand inside ``rough``: its two points are the hand's centre
@@ -111,21 +118,49 @@ class HandTracker:
 
     def __call__(self, rgb: np.ndarray, pose: Pose | None) -> dict[str, Hand | None]:
         """Each side's hand on this frame (``None``: not seen, or no body)."""
-        out: dict[str, Hand | None] = {}
+        if pose is None:
+            self.previous = {side: None for side in SIDES}
+            self.lost = {side: self.lost[side] + 1 for side in SIDES}
+            return {side: None for side in SIDES}
+        found: dict[str, Hand | None] = {}
+        fresh: dict[str, bool] = {}
         for side in SIDES:
-            if pose is None:
-                self.previous[side] = None
-                out[side] = None
-                continue
             placed = self.recrop(rgb, roi_from_body(pose, side))
             tracked = self.previous[side]
-            hand = self.read(rgb, tracked if tracked is not None and _agree(tracked, placed) else placed)
-            wrists = [pose.landmarks[BODY_POINTS[s][0]] for s in (side, "r" if side == "l" else "l")]
+            fresh[side] = tracked is None or not _agree(tracked, placed)
+            hand = self.read(rgb, placed if fresh[side] else tracked)
+            wrists = [pose.landmarks[BODY_POINTS[s][0]] for s in (side, _other(side))]
             own, other = (np.linalg.norm(hand.pixels[0] - w) for w in wrists)
             seen = hand.presence >= self.min_presence and own <= other  # a hand nearer the other wrist is that arm's
-            self.previous[side] = roi_from_hand(hand.pixels) if seen else None
-            out[side] = hand if seen else None
-        return out
+            found[side] = hand if seen else None
+        apart = np.linalg.norm(pose.landmarks[BODY_POINTS["l"][0]] - pose.landmarks[BODY_POINTS["r"][0]])
+        for side in SIDES:  # crossing hands: found afresh where the other hand, lost on this frame, just was: that hand
+            other, hand = _other(side), found[side]
+            if hand is not None and fresh[side] and found[other] is None and self.lost[other] <= LOST_FRAMES:
+                if _same_hand(hand.pixels, self.last[other]) and apart < _size(self.last[other]) * CROSSING:
+                    found[side] = None
+        for side in SIDES:
+            hand = found[side]
+            self.previous[side] = roi_from_hand(hand.pixels) if hand is not None else None
+            if hand is not None:
+                self.last[side], self.lost[side] = hand.pixels, 0
+            else:
+                self.lost[side] += 1
+        return found
+
+
+def _other(side: str) -> str:
+    return "r" if side == "l" else "l"
+
+
+def _size(points: np.ndarray) -> float:
+    """A hand's size in pixels: the longer side of its landmarks' box."""
+    return float(np.max(points.max(0) - points.min(0)))
+
+
+def _same_hand(a: np.ndarray, b: np.ndarray | None, within: float = 0.5) -> bool:
+    """Landmarks ``a`` and ``b`` (21, 2) on the same hand: median distance under ``within`` of ``b``'s size."""
+    return b is not None and float(np.median(np.linalg.norm(a - b, axis=1))) < within * _size(b)
 
 
 def hand_points(world: np.ndarray, forearm: float, fps: float, smooth: float = 0.5, method: str = "butterworth") -> np.ndarray:

@@ -101,6 +101,52 @@ def test_capture_with_hands_carries_both_hands(tmp_path):
     assert "JOINT LeftHandIndex2" in path.read_text() and bvh.read(path).skeleton.name == "h36m17_hands"
 
 
+def _fake_tracker(monkeypatch, readings):
+    """A :class:`HandTracker` whose crops read the given hands in turn: ``readings`` is a list, per call of ``read``
+    (left, then right, each frame), of (21, 2) pixels or None (no hand there)."""
+    from video_mocap.inference.hands import Hand
+
+    tracker = HandTracker("cpu")
+    queue = list(readings)
+
+    def read(rgb, roi):
+        px = queue.pop(0)
+        return Hand(np.zeros((21, 2)) if px is None else px, np.zeros((21, 3)), 0.0 if px is None else 0.9, 0.5, roi)
+
+    monkeypatch.setattr(tracker, "read", read)
+    monkeypatch.setattr(tracker, "recrop", lambda rgb, rough: rough)
+    return tracker
+
+
+def _body(left_wrist, right_wrist):
+    from video_mocap.inference.detector import Pose
+
+    lm = np.zeros((33, 2))
+    for (w, p, i), at in (((15, 17, 19), left_wrist), ((16, 18, 20), right_wrist)):
+        lm[w], lm[p], lm[i] = at, np.add(at, (-8, -30)), np.add(at, (8, -30))
+    return Pose(lm, np.zeros(33), np.ones(33), np.ones(33), 1.0, np.zeros((33, 3)), Roi(200, 200, 400, 0.0))
+
+
+def test_crossing_hands_do_not_take_each_others_place(monkeypatch):
+    """Hands crossing: the right hand is lost and, on the same frame, the left arm's fresh crop reads a hand where the
+    right hand just was: that is the right hand, so the left is marked unseen; with the arms apart (a detector's
+    left/right swap, undone later over the clip) the same reading is kept."""
+    rng = np.random.default_rng(0)
+    hand = rng.uniform(0, 40, (21, 2))
+    a, b = hand + [100, 100], hand + [300, 100]  # the left hand at a, the right at b
+    rgb = np.zeros((400, 400, 3), np.uint8)
+    apart = (a[0], b[0])
+    crossing = (b[0], b[0] + [25, 0])  # the left wrist has come onto the right hand, the right wrist beside it
+    swapped = (b[0], a[0])  # the detector's labels swapped
+    for then, now, kept in ((apart, crossing, False), (apart, swapped, True)):
+        tracker = _fake_tracker(monkeypatch, [a, b, b, None])
+        first = tracker(rgb, _body(*then))
+        assert first["l"] is not None and first["r"] is not None
+        tracker.previous["l"] = Roi(-500, -500, 10, 0.0)  # the left hand's track lost: its crop is made afresh
+        second = tracker(rgb, _body(*now))
+        assert second["r"] is None and (second["l"] is not None) == kept, now
+
+
 def test_benchmark_poses_curl_fingers_within_limits():
     """The rendered hand benchmark's poses (numpy, before Blender): hands before the chest, every finger joint
     bending between straight and 100 deg and moving through most of that range."""
