@@ -73,6 +73,12 @@ class Motion:
             self.camera_rotation = np.asarray(self.camera_rotation, np.float32)
         self.validate()
 
+    @property
+    def solved_camera(self) -> dict[str, Any]:
+        """A capture's solved camera (``meta["camera"]``: pitch, roll, up, height_m, focal_px, turn_deg), or {}."""
+        camera = self.meta.get("camera")
+        return camera if isinstance(camera, dict) else {}
+
     # -- checks -----------------------------------------------------------------------------
     def validate(self) -> None:
         """Raise :class:`MotionError` unless every field is well formed."""

@@ -75,7 +75,7 @@ def apply_capture(context, motion, video: str) -> str:
         except RuntimeError:
             pass  # a format Blender's own decoder lacks: the animation is still there
     note = motion.meta.get("contacts_note")
-    turned = motion.meta.get("camera", {}).get("turn_deg") if isinstance(motion.meta.get("camera"), dict) else None
+    turned = motion.solved_camera.get("turn_deg")
     return (f"{report}" + (f"; {note}" if note else "")
             + (f"; the camera turned up to {turned:.1f} deg and was followed" if turned else ""))
 

@@ -118,10 +118,19 @@ class HandTracker:
 
     def __call__(self, rgb: np.ndarray, pose: Pose | None) -> dict[str, Hand | None]:
         """Each side's hand on this frame (``None``: not seen, or no body)."""
-        if pose is None:
-            self.previous = {side: None for side in SIDES}
-            self.lost = {side: self.lost[side] + 1 for side in SIDES}
-            return {side: None for side in SIDES}
+        found = self._find(rgb, pose) if pose is not None else {side: None for side in SIDES}
+        for side in SIDES:
+            hand = found[side]
+            self.previous[side] = roi_from_hand(hand.pixels) if hand is not None else None
+            if hand is not None:
+                self.last[side], self.lost[side] = hand.pixels, 0
+            else:
+                self.lost[side] += 1
+        return found
+
+    def _find(self, rgb: np.ndarray, pose: Pose) -> dict[str, Hand | None]:
+        """Each arm's hand on this frame: tracked or cropped afresh from the body, kept if present, nearer its own
+        wrist than the other, and (crossing hands) not the other hand where it just was."""
         found: dict[str, Hand | None] = {}
         fresh: dict[str, bool] = {}
         for side in SIDES:
@@ -139,13 +148,6 @@ class HandTracker:
             if hand is not None and fresh[side] and found[other] is None and self.lost[other] <= LOST_FRAMES:
                 if _same_hand(hand.pixels, self.last[other]) and apart < _size(self.last[other]) * CROSSING:
                     found[side] = None
-        for side in SIDES:
-            hand = found[side]
-            self.previous[side] = roi_from_hand(hand.pixels) if hand is not None else None
-            if hand is not None:
-                self.last[side], self.lost[side] = hand.pixels, 0
-            else:
-                self.lost[side] += 1
         return found
 
 

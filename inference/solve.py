@@ -325,6 +325,8 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
     up_prior = np.asarray(up, float) / np.linalg.norm(up)
     plane0 = _first_plane(x0, contact, up_prior)
     still = _still_in_picture(pixels, conf, f, centre, fps, turn) < opts.still_2d  # (T, 2) ankles
+    hidden = conf[:, list(ANKLES)] <= 0  # (T, 2) unseen ankles: held only when sure, and off the floor terms
+    unseen = hidden & (contact >= opts.unseen_contact) & (opts.unseen_contact > 0)
     cost, nfev = 0.0, 0
     for s in window_starts(T, opts.chunk, max(opts.chunk - opts.overlap, 1)):
         e = min(s + opts.chunk, T)
@@ -338,10 +340,8 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
         x = prob.params(start, (0.0, 0.0), plane0)
         for second in (False, True):
             if second:  # contacts where the free ankle is slow, still in 2D, or unseen and sure; Huber weights elsewhere
-                hidden = conf[sl][:, list(ANKLES)] <= 0
-                unseen = hidden & (contact[sl] >= opts.unseen_contact) & (opts.unseen_contact > 0)
-                gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl] | unseen, contact[sl], 0.0)
-                prob.set_contacts(gated, floor=~hidden)
+                gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl] | unseen[sl], contact[sl], 0.0)
+                prob.set_contacts(gated, floor=~hidden[sl])
                 x = prob.free_tilt(x)
                 prob.reweight(x, opts.f_scale)
             else:

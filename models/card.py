@@ -50,7 +50,7 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
     kind = cfg["model"]
     onnx_path = export(checkpoint, directory / f"{name}.onnx")
     tiers = tuple(cfg["tiers"]) if cfg["tiers"] else None
-    result = evaluate(onnx_path, data, "test", tiers, 2024, str(directory / f"{name}.eval.json"))
+    result = evaluate(onnx_path, data, "test", tiers, 2024)
     plain = evaluate(onnx_path, data, "test", tiers, 2024, flip=False)
     for row in result["per_clip"]:
         row.pop("subject", None)

@@ -470,7 +470,7 @@ def _place_camera(cam: bpy.types.Object, motion: Motion, pos: np.ndarray) -> Non
     """The filming camera as the capture solved it: over the world's origin at the solved height, turned as
     it was in each frame (keyed when it turned), so the clip lines up with the rig through it. Without a
     solved camera: level at the hips' height, looking along +Y."""
-    height = motion.meta.get("camera", {}).get("height_m") if isinstance(motion.meta.get("camera"), dict) else None
+    height = motion.solved_camera.get("height_m")
     if height is None:
         height = float(np.nanmedian(pos[:, 0, 2])) if np.isfinite(pos[:, 0, 2]).any() else 1.0
     cam.location = (0.0, 0.0, float(height))

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import filters
+from ...inference.camera_motion import from_reference
 from ...inference.detector import BlazePose
 from ...inference.person import Tracker
 from ...inference.pipeline import CaptureOptions, capture
@@ -118,7 +119,7 @@ def score_ours(video: Path, cam: Camera, truth_world: np.ndarray, fps: float, li
     truth = cam.to_camera(truth_world)
     n = min(len(truth), len(r.camera))
     if turns is not None:
-        truth = np.einsum("tkj,tij->tki", truth[:n], turns[:n])
+        truth = from_reference(truth[:n], turns[:n])
     rel = (truth[:n, :17] - truth[:n, :1]).astype(np.float64)
     err = pose_errors(r.camera[:n, :17].astype(np.float64), rel)
     m = r.motion
