@@ -75,7 +75,7 @@ class Motion:
 
     @property
     def solved_camera(self) -> dict[str, Any]:
-        """A capture's solved camera (``meta["camera"]``: pitch, roll, up, height_m, focal_px, turn_deg), or {}."""
+        """A capture's solved camera (``meta["camera"]``: pitch, roll, up, height_m, focal_px, turn_deg, turn_from), or {}."""
         camera = self.meta.get("camera")
         return camera if isinstance(camera, dict) else {}
 

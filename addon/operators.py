@@ -75,9 +75,9 @@ def apply_capture(context, motion, video: str) -> str:
         except RuntimeError:
             pass  # a format Blender's own decoder lacks: the animation is still there
     note = motion.meta.get("contacts_note")
-    turned = motion.solved_camera.get("turn_deg")
+    turned, by = motion.solved_camera.get("turn_deg"), motion.solved_camera.get("turn_from") or "background"
     return (f"{report}" + (f"; {note}" if note else "")
-            + (f"; the camera turned up to {turned:.1f} deg and was followed" if turned else ""))
+            + (f"; the camera turned up to {turned:.1f} deg and was followed (read from the {by})" if turned else ""))
 
 
 class VIDEO_MOCAP_OT_capture(bpy.types.Operator):

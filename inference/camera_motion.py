@@ -9,15 +9,25 @@ the tracks' rays (RANSAC for the inliers, then the least-squares rotation), a fr
 background keeps turning as the frame before, and a clip that does not turn, or shows too little
 background to tell, gives None (a still camera: the capture is unchanged). A camera on a tripod only turns;
 a hand-held one also moves, which this models as turning (right for a background a few metres away or more).
+
+Where the background cannot tell (a plain floor and walls), the planted feet can: :func:`turn_from_feet`
+fits the camera's pan to the bearings of the ankles the clip's solve held in contact.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import spsolve
 from scipy.spatial.transform import Rotation
+
+from ..filters import runs
 
 #: Below this (degrees, the largest angle of any frame's view from the reference) the camera is still.
 STILL_DEG = 0.3
+#: A pan read from the planted feet alone counts from this sweep (degrees): on still cameras the feet's own
+#: errors read as sweeps up to 3.4 deg (rendered benchmark), a 25 deg pan as 21.
+PAN_FROM_FEET_DEG = 6.0
 
 
 class BackgroundFlow:
@@ -115,12 +125,13 @@ def _turn(a_px: np.ndarray, b_px: np.ndarray, f: float, centre: np.ndarray, tole
 
 def camera_rotations(flow: BackgroundFlow, pixels: np.ndarray, conf: np.ndarray, f: float, centre: np.ndarray,
                      min_points: int = 12, tolerance_px: float = 0.6, seen: float = 0.8, still_deg: float = STILL_DEG
-                     ) -> np.ndarray | None:
+                     ) -> tuple[np.ndarray | None, bool]:
     """(T, 3, 3): each frame's camera axes from the reference view's (a point X in the reference camera's
     axes is ``R[t] @ X`` in frame t's), from the tracks of :class:`BackgroundFlow` off the person's 2D
     ``pixels``/``conf`` (T, J[, 2]); None for a camera that does not turn, or when fewer than ``seen`` of the
     frames show enough background (``min_points`` tracks agreeing within ``tolerance_px`` pixels of the
-    tracking image): a plain floor and a long shadow that moves with the person are no ground to judge by."""
+    tracking image): a plain floor and a long shadow that moves with the person are no ground to judge by.
+    Second: whether the background could tell (False: too little background; see :func:`turn_from_feet`)."""
     T = len(pixels)
     rng = np.random.default_rng(0)
     tolerance = tolerance_px * flow.scale / f
@@ -138,12 +149,57 @@ def camera_rotations(flow: BackgroundFlow, pixels: np.ndarray, conf: np.ndarray,
             found += 1
             turned.append(Rotation.from_matrix(D) * turned[key])
     if found < max(1, seen * (T - 1)):  # too little background to follow the camera by: a still camera
-        return None
+        return None, False
     turned = Rotation.concatenate(turned)
     views = turned * turned.mean().inv()  # against the clip's mean view
     if np.degrees(views.magnitude()).max() < still_deg:
+        return None, True
+    return views.as_matrix(), True
+
+
+def turn_from_feet(ankles: np.ndarray, conf: np.ndarray, held: np.ndarray, up: np.ndarray, f: float,
+                   centre: np.ndarray, fps: float, stances: int = 4, min_frames: int = 3, sigma_deg: float = 0.5,
+                   accel_deg: float = 30.0, speed_deg: float = 60.0, sweep_deg: float = PAN_FROM_FEET_DEG
+                   ) -> np.ndarray | None:
+    """(T, 3, 3) a camera's pan about ``up`` (camera axes) read from the feet, as :func:`camera_rotations`
+    gives turns, for footage whose background cannot show it: a held ankle stands still, so its bearing about
+    ``up`` from the camera stays the same through each stance (of ``min_frames`` or more seen frames), and what
+    changes it is the camera's pan. The pan angle of every frame is fitted to that (linear least squares, each
+    bearing within ``sigma_deg``, the pan's angular acceleration and speed within ``accel_deg`` deg/s^2 and
+    ``speed_deg`` deg/s, so it carries on smoothly between stances), against the clip's mean view. ``ankles``
+    (T, 2, 2) pixels, ``conf``/``held`` (T, 2). None with fewer than ``stances`` stances or a sweep under
+    ``sweep_deg``: a still camera (the feet's own errors read as small sweeps)."""
+    T = len(ankles)
+    up = np.asarray(up, float) / np.linalg.norm(up)
+    e1 = np.array([1.0, 0.0, 0.0]) - up[0] * up  # the picture's x, level
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(up, e1)
+    rays = np.concatenate([(ankles - centre) / f, np.ones(ankles.shape[:-1] + (1,))], -1)
+    bearing = np.arctan2(rays @ e2, rays @ e1)  # (T, 2); turned by psi about up, every bearing grows by psi
+    frames, feet = [], []
+    for k in range(2):
+        for a, b in runs(held[:, k] & (conf[:, k] > 0)):
+            if b - a >= min_frames:
+                frames.append(np.arange(a, b))
+                feet.append(np.full(b - a, k))
+    if len(frames) < stances or T < 3:
         return None
-    return views.as_matrix()
+    # Unknowns: the pan of each frame, then each stance's bearing. bearing[t] = pan[t] + stance's.
+    t = np.concatenate(frames)
+    stance = np.concatenate([np.full(len(fr), i) for i, fr in enumerate(frames)])
+    w = 1.0 / np.radians(sigma_deg)
+    rows = np.arange(len(t))
+    fit = sparse.csr_matrix((np.full(2 * len(t), w), (np.r_[rows, rows], np.r_[t, T + stance])), shape=(len(t), T + len(frames)))
+    eye = sparse.eye(T, format="csr")
+    acc = (eye[2:] - 2 * eye[1:-1] + eye[:-2]) * (fps**2 / np.radians(accel_deg))
+    speed = (eye[1:] - eye[:-1]) * (fps / np.radians(speed_deg))
+    mean = sparse.csr_matrix(np.full((1, T), 1e3 / T))  # the reference: the mean view
+    A = sparse.vstack([fit, sparse.hstack([sparse.vstack([acc, speed, mean]), sparse.csr_matrix((2 * T - 2, len(frames)))])]).tocsc()
+    b = np.r_[bearing[t, np.concatenate(feet)] * w, np.zeros(2 * T - 2)]
+    pan = spsolve((A.T @ A).tocsc(), A.T @ b)[:T]
+    if np.degrees(np.ptp(pan)) < sweep_deg:
+        return None
+    return Rotation.from_rotvec(np.outer(pan, up)).as_matrix()
 
 
 def largest_turn(rotations: np.ndarray | None) -> float:

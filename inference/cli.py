@@ -82,7 +82,8 @@ def _capture(args: argparse.Namespace) -> int:
           f"lifting ({meta['lifter']}) {meta['lift_ms_per_frame']} ms/frame; frames without a person: "
           f"{meta['frames_without_person']}" + (f", unseen stretches {meta['unseen_stretches']}" if meta["unseen_stretches"] else "")
           + f"; camera pitch {meta['camera_pitch_deg']:+.0f} deg"
-          + (f", turning up to {meta['camera']['turn_deg']:.1f} deg (followed)" if meta["camera"].get("turn_deg") else "")
+          + (f", turning up to {meta['camera']['turn_deg']:.1f} deg (followed, read from the "
+             f"{meta['camera'].get('turn_from') or 'background'})" if meta["camera"].get("turn_deg") else "")
           + (f", {meta['camera']['height_m']:.2f} m above the floor; feet in contact on {meta['contact_frames']['left']} (left) / "
              f"{meta['contact_frames']['right']} (right) frames, solve {meta['solve_ms_per_frame']} ms/frame" if meta.get("solved") else "")
           + "".join(f"; {g} left/right swaps undone on {n} frames" for g, n in meta.get("swapped_frames", {}).items() if n))

@@ -7,7 +7,8 @@ MPM over windows; or context-aware, which reads the landmark model's feature map
 tracking loop, so they are never all held at once; low-confidence joints are masked and the lifters fill
 them), one skeleton for the clip (:mod:`.bones`), a first placement in metres (:mod:`.camera`: depth from
 3D vs 2D size, up from the torso and floor; a camera that pans or tilts is followed from the background,
-:mod:`.camera_motion`, and everything after works in one reference view), foot contacts (:mod:`.contacts`), then the clip-level solve
+:mod:`.camera_motion`, and everything after works in one reference view; over a plain background, from the planted
+feet after a first solve), foot contacts (:mod:`.contacts`), then the clip-level solve
 (:mod:`.solve`: joints, floor and camera tilt against the 2D, the lifter, the bones and the contacts) and
 the Z-up world with the floor at Z = 0 under the contact feet; with ``hands``, each hand's points on its
 wrist. Without the solve (``solve=False``) the first placement is smoothed and planted feet pinned instead.
@@ -29,7 +30,7 @@ from .. import filters
 from .bones import clip_bone_lengths, with_bone_lengths
 from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
 from .camera_motion import (BackgroundFlow, camera_rotations, from_reference, largest_turn, person_box, reference_pixels,
-                            to_reference)
+                            to_reference, turn_from_feet)
 from .contacts import ANKLES, CONTACT, ContactModel, contact_floor, pin_planted, planted_feet
 from .detector import BlazePose
 from .hands import HandTracker, hand_points
@@ -240,19 +241,30 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     centre = np.array([info.width / 2, info.height / 2])
     root = place_in_camera(rel, pixels, conf, f, centre)
     cam = np.concatenate([rel, np.zeros((len(rel), 6, 3), np.float32)], 1) + root[:, None]
-    turn = camera_rotations(flow, pixels, conf, f, centre) if flow is not None else None  # None: a still camera
+    # None: a still camera; judged False: too little background to tell (the planted feet may, after the solve)
+    turn, judged = camera_rotations(flow, pixels, conf, f, centre) if flow is not None else (None, True)
+    turn_from = "background" if turn is not None else None
     rotation = camera_to_world(to_reference(cam, turn), info.fps)  # a first "up": torso, refined by the floor
     contact, solved, solve_ms = None, None, 0.0
     feet_seen = bool((lift_conf[:, list(ANKLES)] > 0).mean() >= 0.2)
-    if opts.solve:  # the clip-level solve: joints, floor and camera tilt together (see .solve)
-        progress("solving", 0, 1, 0.0)
-        t2 = time.perf_counter()
-        rel_view = to_reference(rel, turn)  # a turning camera: in the reference view, where planted feet stand still
+
+    def solved_in(turn):  # contacts and the solve in the reference view, where planted feet stand still
+        rel_view, contact = to_reference(rel, turn), None
         if feet_seen and len(rel) >= 5:
             contact = ContactModel(weight_path("contacts"), opts.device).predict(
                 rel_view, *reference_pixels(pixels[:, :17], lift_conf, turn, f, centre), info.fps)
-        solved = solve(rel_view, to_reference(root, turn), lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body),
-                       body, pixels[:, :17], lift_conf, f, centre, info.fps, contact, rotation[2], _solve_options(opts), turn)
+        bones = lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body)
+        return contact, solve(rel_view, to_reference(root, turn), bones, body, pixels[:, :17], lift_conf, f, centre,
+                              info.fps, contact, rotation[2], _solve_options(opts), turn)
+
+    if opts.solve:  # the clip-level solve: joints, floor and camera tilt together (see .solve)
+        progress("solving", 0, 1, 0.0)
+        t2 = time.perf_counter()
+        contact, solved = solved_in(turn)
+        if not judged and (pan := turn_from_feet(pixels[:, list(ANKLES)], lift_conf[:, list(ANKLES)], solved.contact,
+                                                 np.median(solved.up, axis=0), f, centre, info.fps)) is not None:
+            turn, turn_from = pan, "feet"  # a pan over a plain background: solved again, turning with it
+            contact, solved = solved_in(turn)
         cam[:, :17] = from_reference(solved.joints, turn)
         root = cam[:, 0].astype(np.float64)
         rotation = world_rotation(np.median(solved.up, axis=0))
@@ -325,7 +337,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             "camera": {"pitch_deg": round(pitch(rotation), 2), "roll_deg": round(roll(rotation), 2),
                        "up": [round(float(v), 5) for v in rotation[2]],  # world Z in camera axes (x right, y down, z forward)
                        "height_m": round(-floor, 3), "focal_px": round(float(f), 1),
-                       "turn_deg": round(largest_turn(turn), 2)},  # how far the camera turned (pan, tilt, roll)
+                       "turn_deg": round(largest_turn(turn), 2),  # how far the camera turned (pan, tilt, roll) ...
+                       "turn_from": turn_from},  # ... read from the background or the planted feet (None: still)
             "solved": solved is not None, "solve_ms_per_frame": round(solve_ms, 2)}
     if solved is not None:
         meta["contact_frames"] = {"left": int(solved.contact[:, 0].sum()), "right": int(solved.contact[:, 1].sum())}
