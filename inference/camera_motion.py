@@ -171,7 +171,8 @@ def turn_from_feet(ankles: np.ndarray, conf: np.ndarray, held: np.ndarray, up: n
     ``sweep_deg``: a still camera (the feet's own errors read as small sweeps)."""
     T = len(ankles)
     up = np.asarray(up, float) / np.linalg.norm(up)
-    e1 = np.array([1.0, 0.0, 0.0]) - up[0] * up  # the picture's x, level
+    across = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])  # a camera on its side: z
+    e1 = across - (across @ up) * up  # the picture's x (or the optical axis), level: bearings are measured from it
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(up, e1)
     rays = np.concatenate([(ankles - centre) / f, np.ones(ankles.shape[:-1] + (1,))], -1)

@@ -99,6 +99,11 @@ def test_a_pan_over_a_plain_room_is_read_from_the_planted_feet(pan_deg):
     assert np.median(err) < 0.5 and err.max() < 1.0, f"pan error {np.median(err):.2f} (max {err.max():.2f}) deg"
     assert turn_from_feet(px, np.ones(held.shape), held & (np.arange(len(px)) < 20)[:, None], up, F, K[:2, 2], 30.0) is None, \
         "three stances: too little to read a pan from"
+    side = Rotation.from_euler("z", 90, degrees=True).as_matrix()  # the same camera on its side (up along its x)
+    rays = np.concatenate([(px - K[:2, 2]) / F, np.ones(px.shape[:-1] + (1,))], -1) @ side.T
+    found = turn_from_feet(rays[..., :2] / rays[..., 2:] * F + K[:2, 2], np.ones(held.shape), held, side @ up, F, K[:2, 2], 30.0)
+    err = np.degrees((_relative(np.einsum("ij,tjk,lk->til", side.T, found, side.T)) * _relative(turns).inv()).magnitude())
+    assert err.max() < 1.0, f"on its side: pan error up to {err.max():.2f} deg"
 
 
 def test_without_background_the_capture_turns_with_the_feet(panned, monkeypatch):
