@@ -96,6 +96,15 @@ def floor_up(cam: np.ndarray, fps: float, up: np.ndarray, spread: float = 0.4, m
     return new if np.degrees(np.arccos(np.clip(new @ up, -1, 1))) <= max_change else up
 
 
+def plane_basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit vectors at right angles to each other and to the unit vector ``up`` (camera axes), the second
+    ``up`` x the first: the level plane's axes (the first across the picture's x, or its z when up lies along x)."""
+    a = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+    e1 = np.cross(up, a)
+    e1 /= np.linalg.norm(e1)
+    return e1, np.cross(up, e1)
+
+
 def world_rotation(up: np.ndarray) -> np.ndarray:
     """Rotation (3, 3) from camera axes to the Z-up world whose Z is ``up`` (a unit vector in camera axes);
     the camera looks along +Y, so a person facing the camera faces -Y."""

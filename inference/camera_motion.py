@@ -22,6 +22,7 @@ from scipy.sparse.linalg import spsolve
 from scipy.spatial.transform import Rotation
 
 from ..filters import runs
+from .camera import plane_basis
 
 #: Below this (degrees, the largest angle of any frame's view from the reference) the camera is still.
 STILL_DEG = 0.3
@@ -171,10 +172,7 @@ def turn_from_feet(ankles: np.ndarray, conf: np.ndarray, held: np.ndarray, up: n
     ``sweep_deg``: a still camera (the feet's own errors read as small sweeps)."""
     T = len(ankles)
     up = np.asarray(up, float) / np.linalg.norm(up)
-    across = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])  # a camera on its side: z
-    e1 = across - (across @ up) * up  # the picture's x (or the optical axis), level: bearings are measured from it
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(up, e1)
+    e1, e2 = plane_basis(up)  # bearings about up are measured in the level plane (each stance's own offset is free)
     rays = np.concatenate([(ankles - centre) / f, np.ones(ankles.shape[:-1] + (1,))], -1)
     bearing = np.arctan2(rays @ e2, rays @ e1)  # (T, 2); turned by psi about up, every bearing grows by psi
     frames, feet = [], []

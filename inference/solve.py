@@ -35,7 +35,7 @@ from scipy import sparse
 from scipy.optimize import least_squares
 
 from ..skeleton import Skeleton
-from .camera import TYPICAL_PITCH
+from .camera import TYPICAL_PITCH, plane_basis
 from .camera_motion import reference_pixels
 from .contacts import ANKLES, in_contact
 from ..filters import runs
@@ -83,13 +83,6 @@ class Solution:
     iterations: int
 
 
-def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
-    e1 = np.cross(up, a)
-    e1 /= np.linalg.norm(e1)
-    return e1, np.cross(up, e1)
-
-
 class _Problem:
     """One chunk: residuals and their sparse Jacobian for ``least_squares``."""
 
@@ -101,7 +94,7 @@ class _Problem:
         self.pixels, self.f, self.c, self.o = pixels, f, c, opts
         size = _person_size(pixels, conf)
         self.w2d = np.sqrt(np.clip(conf, 0, 1)) / (opts.sigma_px * size)[:, None]  # (T, J)
-        self.set_up(up0, _basis(up0), (opts.sigma_up, opts.sigma_up))
+        self.set_up(up0, plane_basis(up0), (opts.sigma_up, opts.sigma_up))
         self.sigma_acc = opts.accel / fps**2
         self.fps = fps
         self.set_contacts(contact)
@@ -132,7 +125,7 @@ class _Problem:
         cover by more than ``spread`` (returns ``x`` with the tilt reset to 0)."""
         n = self.up(x[self.n : self.n + 2])[0]
         pts = self.split(x)[0][:, list(ANKLES)][self.on_floor]
-        e1, e2 = _basis(n)
+        e1, e2 = plane_basis(n)
         sig = [self.o.sigma_held, self.o.sigma_held]
         if len(pts) >= 3 and sum(len(runs(self.on_floor[:, k])) for k in range(2)) >= self.o.stances:
             flat = pts - np.outer(pts @ n, n)
