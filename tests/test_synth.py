@@ -91,7 +91,8 @@ def test_benchmark_renders_and_scores_one_clip(tmp_path, cmu_file):
 
 
 def test_mediapipe_scoring_on_the_common_joints(tmp_path):
-    """MediaPipe's landmarks are scored on the 12 joints both skeletons have, NaN frames left out."""
+    """MediaPipe's landmarks are scored on the 12 joints both skeletons have, on the frames where the person is in the
+    picture and it found them (NaN frames: "found" is their share of the frames in the picture)."""
     from video_mocap.models.synth import score
 
     rng = np.random.default_rng(0)
@@ -100,9 +101,11 @@ def test_mediapipe_scoring_on_the_common_joints(tmp_path):
     world[:, score.MEDIAPIPE] = truth[:, score.OURS] * 1.1 + 0.5  # scaled and shifted: PA removes both
     world[2] = np.nan  # a frame without a person
     uv = rng.uniform(0, 100, (6, 23, 2))
+    uv[4] += 150  # the body out of the picture: no method is scored there
+    world[4, score.MEDIAPIPE] = rng.normal(0, 1, (12, 3))  # nonsense: it would show if it were scored
     image = np.zeros((6, 33, 2), np.float32)
     image[:, score.MEDIAPIPE] = uv[:, score.OURS] + [3, 4]
     np.savez(tmp_path / "mp.npz", world=world, image=image, visibility=np.ones((6, 33)), seconds=1.0)
-    np.savez(tmp_path / "c_gt.npz", joints_cam=truth, uv=uv)
+    np.savez(tmp_path / "c_gt.npz", joints_cam=truth, uv=uv, image_size=(100, 100))
     r = score.score_mediapipe(tmp_path / "mp.npz", tmp_path / "c_gt.npz")
-    assert r["pa_common"] < 1e-3 and r["found"] == pytest.approx(5 / 6) and r["px_2d"] == pytest.approx(5.0, abs=1e-4)
+    assert r["frames"] == 4 and r["pa_common"] < 1e-3 and r["found"] == pytest.approx(4 / 5) and r["px_2d"] == pytest.approx(5.0, abs=1e-4)

@@ -126,7 +126,7 @@ def summary(rows: list[dict], metrics=METRICS) -> dict[str, dict[str, float]]:
 COLUMNS = (("PA-MPJPE 12j", "pa_common", ".1f"), ("accel 12j", "accel_common", ".2f"), ("MPJPE 17j", "mpjpe", ".1f"),
            ("PA-MPJPE 17j", "pa_mpjpe", ".1f"), ("root m", "root_m", ".2f"), ("pitch err deg", "pitch_err_deg", ".1f"),
            ("skate cm/s", "skate_cm_s", ".1f"), ("float cm", "float_cm", ".1f"), ("below %", "below_pct", ".0f"),
-           ("2D px", "px_2d", ".1f"), ("fps", "fps", ".1f"))
+           ("2D px", "px_2d", ".1f"), ("found %", "found", ".0%"), ("fps", "fps", ".1f"))
 
 
 def print_tables(rows: list[dict], columns=COLUMNS, metrics=METRICS, unit: str = "clip") -> None:

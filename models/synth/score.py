@@ -8,6 +8,12 @@ error and the whole tilt error (degrees; the world's up, pitch and roll); foot s
 (cm/s of the output's feet while the true foot is planted); the detector's 2D error (px, median over the common joints). Both ours and
 MediaPipe, on the 12 joints both have (shoulders, elbows, wrists, hips, knees, ankles), mid-hip-centred:
 PA-MPJPE and acceleration error (mm/frame^2).
+
+Every method's per-frame errors (pose, root, 2D) count on the same kind of frames: where the person is in the
+picture (:func:`in_picture`) and the method found them (``found``: the share of those frames). A frame with the
+body out of the picture says nothing about a method's accuracy: MediaPipe gives nothing there, and our capture
+fills it from its neighbours. Foot skating and the floor are scored on every frame (they are what the motion
+file holds).
 """
 from __future__ import annotations
 
@@ -29,6 +35,13 @@ FEET = (3, 6)  # ankles
 def _hip_centred(x: np.ndarray) -> np.ndarray:
     """(T, 12, 3) common joints minus their mid-hip (indices 6, 7)."""
     return x - x[:, 6:8].mean(1, keepdims=True)
+
+
+def in_picture(gt) -> np.ndarray:
+    """(T,) frames of a rendered clip where at least half of the 12 common joints project inside the picture."""
+    uv, (w, h) = gt["uv"][:, OURS], gt["image_size"]
+    inside = (uv[..., 0] >= 0) & (uv[..., 0] < w) & (uv[..., 1] >= 0) & (uv[..., 1] < h)
+    return inside.mean(1) >= 0.5
 
 
 def common_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -99,31 +112,38 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "m
     gt = np.load(gt_path or video.with_name(video.stem + "_gt.npz"))
     result = capture(video, CaptureOptions(lifter=lifter, device=device, detector=detector, **options))
     truth_cam = gt["joints_cam"].astype(np.float64)
+    m = result.motion
     n = min(len(truth_cam), len(result.camera))
+    visible = in_picture(gt)[:n]
+    seen = visible & (m.confidence[:n, :17].max(1) > 0)  # scored: in the picture and found
     truth = truth_cam[:n, :17] - truth_cam[:n, :1]
     pred = result.camera[:n, :17].astype(np.float64)
-    err = pose_errors(pred, truth)
-    px = np.linalg.norm(result.pixels[:n, OURS] - gt["uv"][:n, OURS], axis=-1)  # the joints MediaPipe is scored on
-    m = result.motion
+    err = pose_errors(pred[seen], truth[seen])
+    px = np.linalg.norm(result.pixels[:n, OURS] - gt["uv"][:n, OURS], axis=-1)[seen]  # the joints MediaPipe is scored on
     world = m.joints[:n] + m.root[:n, None]
-    out = {"clip": video.stem, "method": lifter if detector == "full" else f"{lifter} {detector}", "frames": n, "mpjpe": float(err["mpjpe"].mean()),
-           "pa_mpjpe": float(err["pa_mpjpe"].mean()), "root_m": float(np.linalg.norm(result.root[:n] - truth_cam[:n, 0], axis=-1).mean()),
+    out = {"clip": video.stem, "method": lifter if detector == "full" else f"{lifter} {detector}", "frames": int(seen.sum()),
+           "mpjpe": float(err["mpjpe"].mean()), "pa_mpjpe": float(err["pa_mpjpe"].mean()),
+           "root_m": float(np.linalg.norm(result.root[:n] - truth_cam[:n, 0], axis=-1)[seen].mean()),
            "px_2d": float(np.median(px)),
            "pitch_err_deg": abs(m.meta["camera_pitch_deg"] - true_pitch(gt)),
            "up_err_deg": up_error(gt, m.meta.get("camera", {}).get("up")),
            "fps": m.meta["tracking_fps"]} | grounding(world, gt["joints_world"][:n], float(gt["fps"]))
     out["skate_cm_s"], out["skate_n"] = foot_skate(world, gt["joints_world"][:n], float(gt["fps"]))
-    return out | common_metrics(result.camera[:n, OURS], truth_cam[:n, OURS])
+    common = common_metrics(np.where(seen[:, None, None], result.camera[:n, OURS], np.nan), truth_cam[:n, OURS])
+    return out | common | {"found": float(seen.sum() / max(visible.sum(), 1))}
 
 
 def score_mediapipe(landmarks: str | Path, gt_path: str | Path) -> dict:
     """Score the npz written by ``mediapipe_pose.py`` against the ground truth."""
     mp, gt = np.load(landmarks), np.load(gt_path)
     n = min(len(mp["world"]), len(gt["joints_cam"]))
-    px = np.linalg.norm(mp["image"][:n, MEDIAPIPE] - gt["uv"][:n, OURS], axis=-1)
-    out = {"clip": Path(gt_path).stem.removesuffix("_gt"), "method": "mediapipe", "frames": n,
-           "px_2d": float(np.nanmedian(px)), "fps": n / float(mp["seconds"])}
-    return out | common_metrics(mp["world"][:n, MEDIAPIPE], gt["joints_cam"][:n, OURS])
+    visible = in_picture(gt)[:n]
+    seen = visible & np.isfinite(mp["world"][:n, MEDIAPIPE]).all((1, 2))
+    px = np.linalg.norm(mp["image"][:n, MEDIAPIPE] - gt["uv"][:n, OURS], axis=-1)[seen]
+    out = {"clip": Path(gt_path).stem.removesuffix("_gt"), "method": "mediapipe", "frames": int(seen.sum()),
+           "px_2d": float(np.median(px)), "fps": n / float(mp["seconds"])}
+    common = common_metrics(np.where(seen[:, None, None], mp["world"][:n, MEDIAPIPE], np.nan), gt["joints_cam"][:n, OURS])
+    return out | common | {"found": float(seen.sum() / max(visible.sum(), 1))}
 
 
 def main(argv=None) -> None:
