@@ -248,14 +248,14 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     contact, solved, solve_ms = None, None, 0.0
     feet_seen = bool((lift_conf[:, list(ANKLES)] > 0).mean() >= 0.2)
 
-    def solved_in(turn, placed):  # contacts and the solve in the reference view, where planted feet stand still
+    def solved_in(turn, placed, earlier=None):  # contacts and the solve in the reference view (feet stand still)
         rel_view, contact = to_reference(rel, turn), None
         if feet_seen and len(rel) >= 5:
             contact = ContactModel(weight_path("contacts"), opts.device).predict(
                 rel_view, *reference_pixels(pixels[:, :17], lift_conf, turn, f, centre), info.fps)
         bones = lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body)
         return contact, solve(rel_view, to_reference(placed, turn), bones, body, pixels[:, :17], lift_conf, f, centre,
-                              info.fps, contact, rotation[2], _solve_options(opts), turn)
+                              info.fps, contact, rotation[2], _solve_options(opts), turn, earlier)
 
     if opts.solve:  # the clip-level solve: joints, floor and camera tilt together (see .solve)
         progress("solving", 0, 1, 0.0)
@@ -263,8 +263,11 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         contact, solved = solved_in(turn, root)
         if not judged and (pan := turn_from_feet(pixels[:, list(ANKLES)], lift_conf[:, list(ANKLES)], solved.contact,
                                                  np.median(solved.up, axis=0), f, centre, info.fps)) is not None:
-            turn, turn_from = pan, "feet"  # a pan over a plain background: solved again, turning with it, from there
-            contact, solved = solved_in(turn, solved.joints[:, 0].astype(np.float64))
+            # A pan over a plain background: solved again, turning with it, from the first solution (its second
+            # pass only; up from the torso as before: the first solve's was fitted to a camera taken as still).
+            earlier = to_reference(from_reference(solved.joints, turn), pan).astype(np.float64)
+            turn, turn_from = pan, "feet"
+            contact, solved = solved_in(turn, earlier[:, 0], earlier)
         cam[:, :17] = from_reference(solved.joints, turn)
         root = cam[:, 0].astype(np.float64)
         rotation = world_rotation(np.median(solved.up, axis=0))

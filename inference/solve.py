@@ -299,17 +299,19 @@ def _person_size(pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
 
 def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skeleton, pixels: np.ndarray,
           conf: np.ndarray, f: float, centre: np.ndarray, fps: float, contact: np.ndarray | None, up: np.ndarray,
-          opts: SolveOptions | None = None, turn: np.ndarray | None = None) -> Solution:
+          opts: SolveOptions | None = None, turn: np.ndarray | None = None, earlier: np.ndarray | None = None) -> Solution:
     """Solve a clip: ``rel`` (T, 17, 3) the lifter's pelvis-relative 3D (camera axes), ``root`` (T, 3) a first
     pelvis placement, ``lengths`` (17,) the clip's bones, ``pixels``/``conf`` (T, 17[, 2]) the 2D keypoints
     (confidence 0: unseen), ``contact`` (T, 2) left/right contact probabilities (None: no contacts), ``up``
     a first unit "up" in camera axes. With ``turn`` (T, 3, 3), a camera that turns (see
     :mod:`.camera_motion`): the 3D inputs, the solution and up are in the reference view's axes and frame t
-    sees ``turn[t] @ X``. See the module docstring."""
+    sees ``turn[t] @ X``. ``earlier`` (T, 17, 3), an earlier solution in the same axes (a clip solved again turning
+    with a new pan), replaces the first pass: the solve starts there and its ankles gate the contacts (``up``
+    stays the caller's prior). See the module docstring."""
     opts = opts or SolveOptions()
     T = len(rel)
     contact = np.zeros((T, 2)) if contact is None else np.asarray(contact, float)
-    x0 = (rel + root[:, None]).astype(np.float64)
+    x0 = (rel + root[:, None] if earlier is None else earlier).astype(np.float64)
     conf = np.where(np.isfinite(pixels).all(-1), conf, 0.0)
     pixels = np.nan_to_num(pixels)
     out = np.zeros((T, J, 3))
@@ -331,7 +333,7 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
             have = weight[sl] > 0
             start[have] = out[sl][have] / weight[sl][have, None, None]
         x = prob.params(start, (0.0, 0.0), plane0)
-        for second in (False, True):
+        for second in (False, True) if earlier is None else (True,):
             if second:  # contacts where the free ankle is slow, still in 2D, or unseen and sure; Huber weights elsewhere
                 gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl] | unseen[sl], contact[sl], 0.0)
                 prob.set_contacts(gated, floor=~hidden[sl])

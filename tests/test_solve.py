@@ -6,7 +6,7 @@ import pytest
 from video_mocap.inference.bones import clip_bone_lengths, with_bone_lengths
 from video_mocap.inference.camera import pitch, place_in_camera, world_rotation
 from video_mocap.inference.contacts import ANKLES
-from video_mocap.inference.solve import solve
+from video_mocap.inference.solve import SolveOptions, solve
 from video_mocap.skeleton import load_skeleton
 
 from mocap_fixture import cmu_walk
@@ -76,6 +76,20 @@ def test_solve_recovers_camera_contacts_and_depth(cmu_file):
     err_before = np.linalg.norm(rel - (cam - cam[:, :1]), axis=-1).mean()
     err_after = np.linalg.norm(sol.joints - sol.joints[:, :1] - (cam - cam[:, :1]), axis=-1).mean()
     assert err_after < 0.8 * err_before, "the 2D corrects the lifter's shape"
+
+
+def test_solved_again_from_an_earlier_solution(cmu_file):
+    """A clip solved again (as with a pan read from its feet) from its first solution runs only the pass with
+    contacts, and places the body and its contacts as the full solve did."""
+    cam, uv, up, contact = _scene(cmu_file, frames=100)
+    rel, root0, px, up0 = _noisy_inputs(cam, uv, up, np.random.default_rng(2))
+    conf = np.ones(px.shape[:2])
+    lengths = clip_bone_lengths(cam - cam[:, :1], conf, BODY)
+    full = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, contact, up0)
+    again = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, contact, up0, earlier=full.joints)
+    assert again.iterations <= SolveOptions().max_nfev < full.iterations
+    root = lambda s: np.linalg.norm(s.joints[:, 0] - cam[:, 0], axis=1).mean()  # noqa: E731
+    assert root(again) < root(full) + 0.01 and np.array_equal(again.contact, full.contact)
 
 
 def test_wrong_contacts_and_no_contacts_stay_bounded(cmu_file):
