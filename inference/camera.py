@@ -50,6 +50,24 @@ def place_in_camera(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, f: fl
 #: Where a camera usually looks (degrees, negative: down) when the clip cannot say: a person filmed at about
 #: chest height. Also the solve's pitch prior (:class:`.solve.SolveOptions`).
 TYPICAL_PITCH = -8.0
+#: How high a camera usually is (m above the floor): held or on a tripod at about a standing person's chest or eyes.
+TYPICAL_HEIGHT = 1.4
+
+
+def pitch_over_feet(ankles: np.ndarray, seen: np.ndarray, up: np.ndarray, height: float = TYPICAL_HEIGHT
+                    ) -> float | None:
+    """The pitch (degrees) at which a camera ``height`` m above the floor sees the lower of two ankles
+    (``ankles`` (T, 2, 3), camera axes; ``seen`` (T, 2)) on it, each frame's ankle about 8 cm up: the median
+    over the frames with a seen ankle; None with too few (under a tenth of the frames). ``up`` picks the lower
+    ankle. A camera filming a person from higher up sees their feet further below its axis at that distance."""
+    low = np.argmin(np.where(seen, ankles @ up, np.inf), axis=1)
+    ok = seen.any(axis=1)
+    if ok.sum() < max(3, 0.1 * len(ankles)):
+        return None
+    a = ankles[np.arange(len(ankles)), low][ok]
+    y, z = a[:, 1], a[:, 2]  # below the axis, along it
+    down = np.arcsin(np.clip((height - 0.08) / np.maximum(np.hypot(y, z), 1e-6), -1, 1)) - np.arctan2(y, z)
+    return float(-np.degrees(np.median(down)))
 
 
 def level_up(pitch_deg: float = TYPICAL_PITCH) -> np.ndarray:

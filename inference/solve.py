@@ -10,7 +10,8 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
 - smooth motion: joint accelerations (``accel`` m/s^2 for one sigma);
 - foot contacts (probabilities from :class:`.contacts.ContactModel`): a contact ankle does not move
   (``sigma_still`` per frame) and lies on the plane; no ankle goes more than ``margin`` under it;
-- the camera: roll near 0 (``sigma_roll``), pitch near a typical camera's (``pitch``, ``sigma_pitch``); up
+- the camera: roll near 0 (``sigma_roll``), pitch near where a camera at a typical height (``camera_height``)
+  sees the first placement's feet (else a typical pitch, ``pitch``; within ``sigma_pitch``); up
   near the first (torso) estimate, within ``sigma_up`` along directions in which the contact feet cover more
   than ``spread`` m (RMS) over at least ``stances`` stances, else held there (``sigma_held``): only a floor
   walked over can say how it tilts, and contacts in one spot (or two landings of a cartwheel) would
@@ -28,14 +29,14 @@ each chunk's camera held near the previous chunk's, so memory and time grow line
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
 from scipy.optimize import least_squares
 
 from ..skeleton import Skeleton
-from .camera import TYPICAL_PITCH, plane_basis
+from .camera import TYPICAL_HEIGHT, TYPICAL_PITCH, pitch_over_feet, plane_basis
 from .camera_motion import reference_pixels
 from .contacts import ANKLES, in_contact
 from ..filters import runs
@@ -57,6 +58,7 @@ class SolveOptions:
     sigma_roll: float = 0.09  # sin of about 5 deg
     pitch: float = TYPICAL_PITCH  # deg: where cameras usually look (slightly down) ...
     sigma_pitch: float = 0.12  # ... held there within this sin (about 7 deg; 0: no such prior)
+    camera_height: float = TYPICAL_HEIGHT  # m: the pitch prior is where a camera this high sees the feet (0: ``pitch``)
     per_stance: bool = True  # each stance's floor terms weigh as one observation, not one per frame
     sigma_up: float = 0.26  # sin of about 15 deg
     sigma_held: float = 0.01  # about 0.5 deg
@@ -319,6 +321,10 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
     ups, planes, held = np.zeros((T, 3)), np.zeros(T), np.zeros((T, 2))
     up_prior = np.asarray(up, float) / np.linalg.norm(up)
     plane0 = _first_plane(x0, contact, up_prior)
+    if opts.camera_height > 0 and opts.sigma_pitch > 0:  # the pitch prior: where a camera that high sees the feet
+        over = pitch_over_feet(x0[:, list(ANKLES)], conf[:, list(ANKLES)] > 0, up_prior, opts.camera_height)
+        if over is not None:
+            opts = replace(opts, pitch=over)
     still = _still_in_picture(pixels, conf, f, centre, fps, turn) < opts.still_2d  # (T, 2) ankles
     hidden = conf[:, list(ANKLES)] <= 0  # (T, 2) unseen ankles: held only when sure, and off the floor terms
     unseen = hidden & (contact >= opts.unseen_contact) & (opts.unseen_contact > 0)

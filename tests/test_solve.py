@@ -132,6 +132,24 @@ def test_a_tumbling_torso_says_nothing_about_up():
     np.testing.assert_allclose(torso_up(cam), np.array([0.0, -0.5, -0.1]) / np.linalg.norm([0.0, -0.5, -0.1]))
 
 
+def test_pitch_over_the_feet():
+    """Feet on the floor seen by a camera at the typical height give its pitch; a camera higher up reads less
+    steep (the prior's limit); unseen feet give nothing."""
+    from video_mocap.inference.camera import TYPICAL_HEIGHT, level_up, pitch_over_feet
+
+    rng = np.random.default_rng(0)
+    for true_pitch in (-5.0, -15.0, -25.0):
+        a = np.radians(-true_pitch)
+        rot = np.array([[1, 0, 0], [0, -np.sin(a), -np.cos(a)], [0, np.cos(a), -np.sin(a)]])  # world -> camera
+        feet = np.stack([rng.uniform(-1, 1, 50), rng.uniform(3, 6, 50), np.full(50, 0.08)], 1)  # on the floor
+        ankles = np.stack([feet, feet + [0.2, 0.1, 0.3]], 1)  # one foot lifted
+        seen = np.ones((50, 2), bool)
+        at = {h: (ankles - [0, 0, h]) @ rot.T for h in (TYPICAL_HEIGHT, 2.5)}  # camera axes
+        assert abs(pitch_over_feet(at[TYPICAL_HEIGHT], seen, level_up(true_pitch)) - true_pitch) < 0.3
+        assert pitch_over_feet(at[2.5], seen, level_up(true_pitch)) > true_pitch + 3
+        assert pitch_over_feet(at[2.5], np.zeros((50, 2), bool), level_up(true_pitch)) is None
+
+
 def test_a_turning_camera(cmu_file):
     """The walk seen by a camera panning +-8 deg (and tilting, rolling) to follow it: solved in the reference
     view with each frame's turn, the feet stay planted, the root and the camera's up are found as for a
