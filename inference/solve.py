@@ -62,7 +62,9 @@ class SolveOptions:
     per_stance: bool = True  # each stance's floor terms weigh as one observation, not one per frame
     sigma_up: float = 0.26  # sin of about 15 deg
     sigma_held: float = 0.01  # about 0.5 deg
-    spread: float = 0.3  # m RMS of the contact ankles along a direction before the floor may tilt along it ...
+    # m RMS of the contact ankles along a direction before the floor may tilt along it (each stance's depth is off
+    # by some 0.1-0.15 m, so a floor through stances 1.5 m apart still tilts by up to ~5 deg) ...
+    spread: float = 1.5
     stances: int = 4  # ... and only with this many stances (contact runs of either foot) to go on
     f_scale: float = 3.0  # Huber threshold, in sigmas
     contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts ...
