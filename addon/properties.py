@@ -25,12 +25,12 @@ def _device_items(self, context):
 
 
 LIFTERS = [("mpm", "Temporal (MPM)", "27-frame windows (the default): the best on real footage (61 mm PA-MPJPE, "
-            "MediaPipe 92) and rendered people (87 mm, MediaPipe 89), the least jitter and foot sliding; fills "
+            "MediaPipe 92) and rendered people (81.5 mm, MediaPipe 86), the least jitter and foot sliding; fills "
             "occlusions from neighbouring frames"),
            ("single", "Single frame", "Each frame's 2D on its own: the best on the mocap test (76 mm), real footage "
-            "66 mm PA-MPJPE; also lying and upside-down bodies"),
+            "66 mm and rendered people 82 mm PA-MPJPE; also lying and upside-down bodies"),
            ("context", "Context-aware", "Each frame's 2D plus the detector's image features around every joint: "
-            "the best full pose on rendered people (119 mm MPJPE), trained on rendered people only")]
+            "the best full pose and camera tilt on rendered people (106 mm MPJPE), trained on rendered people only")]
 ROOT_MODES = [("hips", "On the hips", "All body translation on the hips bone"),
               ("root", "Root motion", "Ground-plane motion on the root bone, height on the hips (game engines)"),
               ("in_place", "In place", "Only the height changes"),
