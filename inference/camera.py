@@ -58,15 +58,17 @@ def pitch_over_feet(ankles: np.ndarray, seen: np.ndarray, up: np.ndarray, height
                     ) -> float | None:
     """The pitch (degrees) at which a camera ``height`` m above the floor sees the lower of two ankles
     (``ankles`` (T, 2, 3), camera axes; ``seen`` (T, 2)) on it, each frame's ankle about 8 cm up: the median
-    over the frames with a seen ankle; None with too few (under a tenth of the frames). ``up`` picks the lower
-    ankle. A camera filming a person from higher up sees their feet further below its axis at that distance."""
+    over the frames with a seen ankle at least that far from the camera; None with too few (under a tenth of the
+    frames). ``up`` picks the lower ankle. A camera filming a person from higher up sees their feet further below
+    its axis at that distance."""
     low = np.argmin(np.where(seen, ankles @ up, np.inf), axis=1)
-    ok = seen.any(axis=1)
+    a = ankles[np.arange(len(ankles)), low]
+    y, z = a[:, 1], a[:, 2]  # below the axis, along it
+    rise = height - 0.08  # the camera over the ankles
+    ok = seen.any(axis=1) & (np.hypot(y, z) > rise)
     if ok.sum() < max(3, 0.1 * len(ankles)):
         return None
-    a = ankles[np.arange(len(ankles)), low][ok]
-    y, z = a[:, 1], a[:, 2]  # below the axis, along it
-    down = np.arcsin(np.clip((height - 0.08) / np.maximum(np.hypot(y, z), 1e-6), -1, 1)) - np.arctan2(y, z)
+    down = np.arcsin(rise / np.hypot(y, z)[ok]) - np.arctan2(y[ok], z[ok])
     return float(-np.degrees(np.median(down)))
 
 

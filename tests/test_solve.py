@@ -148,6 +148,7 @@ def test_pitch_over_the_feet():
         assert abs(pitch_over_feet(at[TYPICAL_HEIGHT], seen, level_up(true_pitch)) - true_pitch) < 0.3
         assert pitch_over_feet(at[2.5], seen, level_up(true_pitch)) > true_pitch + 3
         assert pitch_over_feet(at[2.5], np.zeros((50, 2), bool), level_up(true_pitch)) is None
+        assert pitch_over_feet(at[2.5] * 0.15, seen, level_up(true_pitch)) is None  # feet nearer than it is high
 
 
 def test_a_turning_camera(cmu_file):
