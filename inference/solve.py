@@ -17,6 +17,10 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
   walked over can say how it tilts, and contacts in one spot (or two landings of a cartwheel) would
   otherwise tilt it to fit the lifter's depth errors. Each stance's floor terms weigh as one observation.
 
+A contact (:func:`.contacts.in_contact`: starting where the network's probability reaches 0.5, lasting while it
+stays at 0.2) also lasts through frames where the ankle stands still in the picture and the network still gives
+``still_hold``: a stance's fading end, the heel about to lift.
+
 Robust, in two passes: the first solves without contacts (and without a floor to keep ankles above); a
 contact is then kept only where that solution's ankle moves slower than ``contact_speed`` (so a wrong contact on
 a swinging foot, a jump or a cartwheel is not forced to the floor), or stands still in the picture
@@ -38,7 +42,7 @@ from scipy.optimize import least_squares
 from ..skeleton import Skeleton
 from .camera import TYPICAL_HEIGHT, TYPICAL_PITCH, pitch_over_feet, plane_basis
 from .camera_motion import reference_pixels
-from .contacts import ANKLES, in_contact
+from .contacts import ANKLES, CONTACT_HOLD, in_contact
 from ..filters import runs
 from .lifters import window_starts
 from .normalize import person_scale
@@ -69,6 +73,7 @@ class SolveOptions:
     f_scale: float = 3.0  # Huber threshold, in sigmas
     contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts ...
     still_2d: float = 0.4  # ... unless still in the picture (person heights a second, the reference view; 0: off)
+    still_hold: float = 0.1  # a contact lasts through frames still in the picture that the network gives this (0: off)
     unseen_contact: float = 0.8  # an unseen ankle this surely in contact is held (off the floor terms; 0: off)
     chunk: int = 240
     overlap: int = 40
@@ -328,6 +333,8 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
         if over is not None:
             opts = replace(opts, pitch=over)
     still = _still_in_picture(pixels, conf, f, centre, fps, turn) < opts.still_2d  # (T, 2) ankles
+    if opts.still_hold > 0:  # a stance's fading end, the ankle still where it stood in the picture: held on
+        contact = np.where(still & (contact >= opts.still_hold), np.maximum(contact, CONTACT_HOLD), contact)
     hidden = conf[:, list(ANKLES)] <= 0  # (T, 2) unseen ankles: held only when sure, and off the floor terms
     unseen = hidden & (contact >= opts.unseen_contact) & (opts.unseen_contact > 0)
     cost, nfev = 0.0, 0

@@ -205,6 +205,31 @@ def test_a_foot_still_in_the_picture_keeps_its_contact_when_the_lifter_drifts_in
     assert held < 0.05 and held < 0.5 * gated, f"planted ankles {held:.3f} m/s (2D gate off: {gated:.3f})"
 
 
+def test_a_stance_fading_end_is_held_while_the_ankle_stands_still_in_the_picture(cmu_file):
+    """The network's probability fades under the hold at each stance's last frames (0.15): where the ankle still
+    stands in the picture the contact lasts (``still_hold``); without that rule it ends early."""
+    from video_mocap.filters import runs
+
+    cam, uv, up, contact = _scene(cmu_file)
+    rel, root0, px, up0 = _noisy_inputs(cam, uv, up, np.random.default_rng(5))
+    conf = np.ones(px.shape[:2])
+    lengths = clip_bone_lengths(cam - cam[:, :1], conf, BODY)
+    faded, ends = contact.copy(), []
+    for k in range(2):
+        for a, b in runs(contact[:, k] > 0.5):
+            if b - a > 6:
+                faded[b - 3 : b, k] = 0.15
+                ends.append((slice(b - 3, b), k))
+    assert len(ends) >= 4
+
+    def held_at_ends(opts):
+        sol = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, faded, up0, opts)
+        return sum(int(sol.contact[sl, k].sum()) for sl, k in ends)
+
+    assert held_at_ends(SolveOptions(still_hold=0.0)) == 0
+    assert held_at_ends(SolveOptions()) >= 0.8 * 3 * len(ends)
+
+
 def test_an_unseen_foot_the_network_is_sure_of_is_held_but_does_not_tilt_the_floor(cmu_file):
     """The legs leave the picture for 60 frames (knees and ankles unseen) while the lifter's guess of the ankles
     swings in depth and sinks: the free solution moves them faster than ``contact_speed`` and nothing in 2D says
