@@ -38,6 +38,9 @@ class VIDEO_MOCAP_PT_capture(_Panel, bpy.types.Panel):
         sub.prop(s, "threshold")
         col.prop(s, "fix_swaps")
         col.prop(s, "solve")
+        sub = col.row()
+        sub.enabled = s.solve
+        sub.prop(s, "camera_height")
         col.prop(s, "moving_camera")
         col.prop(s, "smooth")
         col.prop(s, "fov")

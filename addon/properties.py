@@ -1,6 +1,7 @@
 """The add-on's settings, stored on the scene (``scene.video_mocap``)."""
 import bpy
 
+from ..inference.camera import TYPICAL_HEIGHT
 from ..retarget.presets import known_presets, load_preset
 
 
@@ -74,6 +75,11 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
                                           description="Find the camera's pan, tilt and roll from the background, so a "
                                                       "following camera does not make the feet slide (a still camera is "
                                                       "left as is; off: the camera did not turn)")
+    camera_height: bpy.props.FloatProperty(name="Camera Height", default=TYPICAL_HEIGHT, min=0.1, max=100.0,
+                                           subtype="DISTANCE", unit="LENGTH",
+                                           description="How high above the floor the camera was (the default: held "
+                                                       "or on a tripod); the solve expects it to look down at the "
+                                                       "feet from there, so a known height sets the world's tilt better")
     smooth: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR")
     fov: bpy.props.FloatProperty(name="Field of View", default=60.0, min=10.0, max=170.0,
                                  description="Field of view across the long side of the frame, of the camera that filmed the clip (degrees)")

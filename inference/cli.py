@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from ..motion import Motion, MotionError
+from .camera import TYPICAL_HEIGHT
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -57,7 +58,8 @@ def _capture(args: argparse.Namespace) -> int:
     opts = CaptureOptions(lifter=args.lifter, device=args.device, complete=not args.no_complete, threshold=args.threshold,
                           smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
                           fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones, solve=not args.no_solve,
-                          person=args.person, detector=args.detector, hands=args.hands, moving_camera=not args.fixed_camera)
+                          person=args.person, detector=args.detector, hands=args.hands, moving_camera=not args.fixed_camera,
+                          camera_height=args.camera_height)
     if args.threads is not None:
         from . import runtime
 
@@ -120,7 +122,7 @@ def _batch(args: argparse.Namespace) -> int:
 
     opts = CaptureOptions(lifter=args.lifter, device=args.device, smooth=args.smooth, fov=args.fov, person=args.person,
                           solve=not args.no_solve, detector=args.detector, hands=args.hands,
-                          moving_camera=not args.fixed_camera)
+                          moving_camera=not args.fixed_camera, camera_height=args.camera_height)
     outputs = Outputs(bvh=args.bvh, preview=args.preview, blend=args.blend, force=args.force)
     executor, client = None, None
     if args.scheduler:
@@ -149,6 +151,17 @@ def _batch(args: argparse.Namespace) -> int:
     if args.rig:
         print(f"wrote {retarget_onto(results, args.rig, Path(args.output) / 'batch.blend', args.force)}")
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def _metres(text: str) -> float:
+    """A positive distance in metres (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a height above the floor in metres, e.g. 1.4")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--smooth", type=float, default=0.5, help="smoothing strength 0..1")
     cap.add_argument("--fov", type=float, default=60.0, help="field of view across the long side of the frame, degrees")
     cap.add_argument("--focal", type=float, help="focal length in pixels (overrides --fov)")
+    cap.add_argument("--camera-height", type=_metres, default=TYPICAL_HEIGHT, metavar="M",
+                     help="how high above the floor the camera was, metres (default 1.4: held or on a tripod); the "
+                          "solve expects it to look down at the feet from there, so a known height sets the world's "
+                          "tilt better")
     cap.add_argument("--person", default="auto",
                      help="whom to capture: an index into the people found on the start frame (numbered left to "
                           "right; a wrong index lists who was found), a pixel 'x,y' on the person, or a box "
@@ -221,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--fixed-camera", action="store_true", help="as for capture")
     bat.add_argument("--smooth", type=float, default=0.5)
     bat.add_argument("--fov", type=float, default=60.0)
+    bat.add_argument("--camera-height", type=_metres, default=TYPICAL_HEIGHT, metavar="M", help="as for capture")
     bat.add_argument("--bvh", action="store_true", help="also write NAME.bvh")
     bat.add_argument("--preview", action="store_true", help="also write NAME_preview.mp4")
     bat.add_argument("--blend", action="store_true", help="also write NAME.blend per clip (needs bpy)")

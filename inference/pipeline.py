@@ -28,7 +28,7 @@ from ..motion import Motion
 from ..skeleton import load_map, load_skeleton
 from .. import filters
 from .bones import clip_bone_lengths, with_bone_lengths
-from .camera import camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
+from .camera import TYPICAL_HEIGHT, camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
 from .camera_motion import (BackgroundFlow, camera_rotations, from_reference, largest_turn, person_box, reference_pixels,
                             to_reference, turn_from_feet)
 from .contacts import ANKLES, CONTACT, ContactModel, contact_floor, pin_planted, planted_feet
@@ -78,6 +78,7 @@ class CaptureOptions:
     detector: str = "full"  # the landmark model: "full" (shipped) or "heavy" (built from npm; better 2D, slower)
     hands: bool = False  # 21 points a hand from MediaPipe's hand models (the motion's skeleton becomes h36m17_hands)
     moving_camera: bool = True  # follow a camera that pans, tilts or rolls (from the background); off: a fixed camera
+    camera_height: float = TYPICAL_HEIGHT  # m above the floor the camera filmed from (the solve's pitch prior; a guess)
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -115,8 +116,9 @@ def never_seen(conf: np.ndarray, seen: np.ndarray, names, threshold: float, frac
 
 def _solve_options(opts: CaptureOptions) -> SolveOptions:
     """The solve's settings from the capture's: the smoothing strength (0..1) sets how much joint
-    acceleration the solve allows (60 m/s^2 for one sigma at 0, 15 at 0.5, 4 at 1)."""
-    return SolveOptions(accel=60.0 * 0.0625 ** float(np.clip(opts.smooth, 0, 1)))
+    acceleration the solve allows (60 m/s^2 for one sigma at 0, 15 at 0.5, 4 at 1); the camera's height sets its
+    pitch prior."""
+    return SolveOptions(accel=60.0 * 0.0625 ** float(np.clip(opts.smooth, 0, 1)), camera_height=opts.camera_height)
 
 
 def _masked(conf: np.ndarray, opts: CaptureOptions) -> np.ndarray:
@@ -148,6 +150,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     opts = opts or CaptureOptions()
     if opts.lifter not in LIFTERS:
         raise ValueError(f"unknown lifter {opts.lifter!r}; choose one of {', '.join(LIFTERS)}")
+    if not opts.camera_height > 0:
+        raise ValueError(f"camera_height {opts.camera_height!r}: give the camera's height above the floor in metres")
     progress = progress or (lambda *a: None)
     choice = PersonChoice.parse(opts.person)  # a malformed choice fails before any work
     cap, info = open_video(video)

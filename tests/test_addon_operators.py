@@ -31,6 +31,20 @@ def _mixamo():
     return blender_io.create_armature(load_rig("mixamo"), "Mixamo")
 
 
+def test_the_panel_settings_reach_the_capture(scene):
+    """What the panel sets is what the capture and its solve are given (the camera's height among them)."""
+    from video_mocap.addon.operators import _options
+    from video_mocap.inference.camera import TYPICAL_HEIGHT
+    from video_mocap.inference.pipeline import _solve_options
+
+    s = scene.video_mocap
+    assert _options(s).camera_height == pytest.approx(TYPICAL_HEIGHT)
+    s.camera_height, s.moving_camera, s.lifter = 2.2, False, "single"
+    opts = _options(s)
+    assert (opts.camera_height, opts.moving_camera, opts.lifter) == (pytest.approx(2.2), False, "single")
+    assert _solve_options(opts).camera_height == pytest.approx(2.2)
+
+
 @pytest.mark.parametrize("lifter", ["single", "context"])
 def test_capture_onto_a_new_armature(scene, clip, lifter):
     s = scene.video_mocap

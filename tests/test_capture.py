@@ -249,6 +249,10 @@ def test_bad_inputs(tmp_path):
         capture(black, CaptureOptions(lifter="single", device="cpu"))
     with pytest.raises(ValueError, match="unknown lifter"):
         capture(black, CaptureOptions(lifter="magic"))
+    with pytest.raises(ValueError, match="camera's height above the floor"):
+        capture(black, CaptureOptions(camera_height=0.0))
+    with pytest.raises(SystemExit):  # argparse: "give a height above the floor in metres"
+        main(["capture", str(black), "-o", str(tmp_path / "y.npz"), "--camera-height", "-1"])
     out = tmp_path / "x.npz"
     assert main(["capture", str(black), "-o", str(out), "--lifter", "single", "-q"]) == 1
     assert not out.exists(), "no partial output"
