@@ -64,11 +64,12 @@ def pitch_over_feet(ankles: np.ndarray, seen: np.ndarray, up: np.ndarray, height
     low = np.argmin(np.where(seen, ankles @ up, np.inf), axis=1)
     a = ankles[np.arange(len(ankles)), low]
     y, z = a[:, 1], a[:, 2]  # below the axis, along it
+    far = np.hypot(y, z)
     rise = height - 0.08  # the camera over the ankles
-    ok = seen.any(axis=1) & (np.hypot(y, z) > rise)
+    ok = seen.any(axis=1) & (far > rise)
     if ok.sum() < max(3, 0.1 * len(ankles)):
         return None
-    down = np.arcsin(rise / np.hypot(y, z)[ok]) - np.arctan2(y[ok], z[ok])
+    down = np.arcsin(rise / far[ok]) - np.arctan2(y[ok], z[ok])
     return float(-np.degrees(np.median(down)))
 
 

@@ -44,6 +44,13 @@ def in_picture(gt) -> np.ndarray:
     return inside.mean(1) >= 0.5
 
 
+def scored_on(pred: np.ndarray, truth: np.ndarray, seen: np.ndarray, visible: np.ndarray) -> dict[str, float]:
+    """:func:`common_metrics` of ``pred`` on the ``seen`` frames only, and ``found``: their share of the
+    ``visible`` ones (the frames with the person in the picture)."""
+    return common_metrics(np.where(seen[:, None, None], pred, np.nan), truth) | {
+        "found": float(seen.sum() / max(visible.sum(), 1))}
+
+
 def common_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """PA-MPJPE, MPJPE and N-MPJPE (scale-only alignment; both mid-hip-centred) and acceleration error on
     the common joints; frames where
@@ -129,8 +136,7 @@ def score(video: str | Path, gt_path: str | Path | None = None, lifter: str = "m
            "up_err_deg": up_error(gt, m.meta.get("camera", {}).get("up")),
            "fps": m.meta["tracking_fps"]} | grounding(world, gt["joints_world"][:n], float(gt["fps"]))
     out["skate_cm_s"], out["skate_n"] = foot_skate(world, gt["joints_world"][:n], float(gt["fps"]))
-    common = common_metrics(np.where(seen[:, None, None], result.camera[:n, OURS], np.nan), truth_cam[:n, OURS])
-    return out | common | {"found": float(seen.sum() / max(visible.sum(), 1))}
+    return out | scored_on(result.camera[:n, OURS], truth_cam[:n, OURS], seen, visible)
 
 
 def score_mediapipe(landmarks: str | Path, gt_path: str | Path) -> dict:
@@ -142,8 +148,7 @@ def score_mediapipe(landmarks: str | Path, gt_path: str | Path) -> dict:
     px = np.linalg.norm(mp["image"][:n, MEDIAPIPE] - gt["uv"][:n, OURS], axis=-1)[seen]
     out = {"clip": Path(gt_path).stem.removesuffix("_gt"), "method": "mediapipe", "frames": int(seen.sum()),
            "px_2d": float(np.median(px)), "fps": n / float(mp["seconds"])}
-    common = common_metrics(np.where(seen[:, None, None], mp["world"][:n, MEDIAPIPE], np.nan), gt["joints_cam"][:n, OURS])
-    return out | common | {"found": float(seen.sum() / max(visible.sum(), 1))}
+    return out | scored_on(mp["world"][:n, MEDIAPIPE], gt["joints_cam"][:n, OURS], seen, visible)
 
 
 def main(argv=None) -> None:
