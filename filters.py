@@ -18,6 +18,19 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
+def bridge(x: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` (T, ...) interpolated linearly across each gap in ``seen`` (T,) of at most ``max_frames`` frames
+    between two seen ones (gaps at either end stay as they are); also the mask of the frames so bridged."""
+    x, bridged = x.copy(), np.zeros(len(seen), bool)
+    for a, b in runs(~np.asarray(seen, bool)):
+        if a == 0 or b == len(seen) or b - a > max_frames:
+            continue
+        w = ((np.arange(a, b) - (a - 1)) / (b - (a - 1))).reshape(-1, *[1] * (x.ndim - 1))
+        x[a:b] = x[a - 1] * (1 - w) + x[b] * w
+        bridged[a:b] = True
+    return x, bridged
+
+
 def _biquads(cutoff: float, fps: float, order: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Second-order sections of a Butterworth low-pass (bilinear transform, pre-warped)."""
     k = np.tan(np.pi * min(cutoff, 0.45 * fps) / fps)

@@ -27,7 +27,8 @@ def _options(s) -> CaptureOptions:
 
 def _retarget_options(s) -> dict:
     """The panel's retarget settings, as keyword arguments of ``blender_io.retarget_motion``."""
-    return dict(preset=s.preset, root_mode=s.root_mode, fix_feet=s.fix_feet, pin_feet=s.pin_feet)
+    return dict(preset=s.preset, root_mode=s.root_mode, fix_feet=s.fix_feet, pin_feet=s.pin_feet,
+                unseen_fingers=s.unseen_fingers)
 
 
 def _target(context):

@@ -29,7 +29,11 @@ class VIDEO_MOCAP_PT_capture(_Panel, bpy.types.Panel):
                 col.template_icon(icon_value=image.preview.icon_id, scale=8.0)
         col.prop(s, "lifter")
         col.prop(s, "detector")
-        col.prop(s, "hands")
+        row = col.row(align=True)
+        row.prop(s, "hands")
+        sub = row.row()
+        sub.enabled = s.hands
+        sub.prop(s, "unseen_fingers", text="Unseen")
         col.prop(s, "device")
         row = col.row(align=True)
         row.prop(s, "complete")

@@ -62,6 +62,11 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
     device: bpy.props.EnumProperty(name="Device", items=_device_items)
     hands: bpy.props.BoolProperty(name="Hands", default=False,
                                   description="Also capture the fingers and key the rig's finger bones (about 1.5x the time)")
+    unseen_fingers: bpy.props.EnumProperty(name="Unseen Hands", default="hold", items=[
+        ("hold", "Hold", "Fingers keep the last shape seen (on a hand never seen: the rig's rest pose)"),
+        ("relaxed", "Relaxed", "Fingers take a hand at ease, slightly curled, where the hand is not seen"),
+        ("rest", "Rest", "Fingers go to the rig's rest pose where the hand is not seen")],
+        description="What the finger bones do on frames where a hand is not seen")
     complete: bpy.props.BoolProperty(name="Fill Occluded Joints", default=True,
                                      description="Joints the detector barely sees are masked and filled by MPM")
     threshold: bpy.props.FloatProperty(name="Threshold", default=0.3, min=0.0, max=1.0,

@@ -37,6 +37,7 @@ class Outputs:
     preview: bool = False
     blend: bool = False
     force: bool = False
+    unseen_fingers: str = "hold"  # BVH and .blend fingers where a hand is not seen (retarget.solver.UNSEEN_FINGERS)
 
     def paths(self, video: Path, out_dir: Path) -> dict[str, Path]:
         stem = out_dir / video.stem
@@ -98,7 +99,7 @@ def run_clip(video: str, out_dir: str, opts: CaptureOptions, outputs: Outputs, t
         if "bvh" in paths:
             from ..retarget.bvh import write as write_bvh
 
-            written.append(write_bvh(paths["bvh"], m, overwrite=outputs.force))
+            written.append(write_bvh(paths["bvh"], m, overwrite=outputs.force, unseen_fingers=outputs.unseen_fingers))
         if "preview" in paths:
             from .preview import write_preview
 
@@ -106,7 +107,7 @@ def run_clip(video: str, out_dir: str, opts: CaptureOptions, outputs: Outputs, t
         if "blend" in paths:
             from ..retarget.blender_io import write_blend  # needs bpy in the worker
 
-            written.append(write_blend(m, paths["blend"], str(video_p), overwrite=outputs.force))
+            written.append(write_blend(m, paths["blend"], str(video_p), overwrite=outputs.force, unseen_fingers=outputs.unseen_fingers))
         seconds = time.perf_counter() - t0
         return ClipResult(str(video_p), "done", [str(p) for p in written], len(m), seconds, len(m) / seconds,
                           m.meta.get("person", {}).get("lost_frames", 0))
@@ -171,7 +172,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, o
     return results
 
 
-def retarget_onto(results: list[ClipResult], rig: str, out: Path, force: bool = False) -> Path:
+def retarget_onto(results: list[ClipResult], rig: str, out: Path, force: bool = False, unseen_fingers: str = "hold") -> Path:
     """One .blend: the armature ``FILE.blend:ARMATURE`` (the file is only read) with one action per captured
     clip, saved as ``out`` (needs bpy)."""
     import bpy
@@ -188,7 +189,7 @@ def retarget_onto(results: list[ClipResult], rig: str, out: Path, force: bool = 
     if not arms:
         raise ValueError(f"--rig: no armature {name!r} in {path}" if name else f"--rig: no armature in {path}")
     motions = [r.outputs[0] for r in results if r.status in ("done", "skipped") and r.outputs]
-    reports = blender_io.retarget_files(motions, [arms[0]])
+    reports = blender_io.retarget_files(motions, [arms[0]], unseen_fingers=unseen_fingers)
     for r in reports:
         print(r)
     bpy.ops.wm.save_as_mainfile(filepath=str(out), copy=True)

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from ..motion import Motion, MotionError
+from ..retarget.solver import UNSEEN_FINGERS
 from .camera import TYPICAL_HEIGHT
 
 
@@ -70,7 +71,7 @@ def _capture(args: argparse.Namespace) -> int:
     if args.bvh:
         from ..retarget.bvh import write as write_bvh
 
-        written.append(write_bvh(args.bvh, m, overwrite=args.force))
+        written.append(write_bvh(args.bvh, m, overwrite=args.force, unseen_fingers=args.unseen_fingers))
     if args.preview:
         from .preview import write_preview
 
@@ -78,7 +79,7 @@ def _capture(args: argparse.Namespace) -> int:
     if args.blend:
         from ..retarget.blender_io import write_blend  # needs the bpy wheel: pip install -e '.[blender]'
 
-        written.append(write_blend(m, args.blend, args.video, overwrite=args.force))
+        written.append(write_blend(m, args.blend, args.video, overwrite=args.force, unseen_fingers=args.unseen_fingers))
     meta = m.meta
     print(f"{len(m)} frames at {m.fps:g} fps; tracking {meta['tracking_fps']} fps on {meta['provider']}, "
           f"lifting ({meta['lifter']}) {meta['lift_ms_per_frame']} ms/frame; frames without a person: "
@@ -123,7 +124,7 @@ def _batch(args: argparse.Namespace) -> int:
     opts = CaptureOptions(lifter=args.lifter, device=args.device, smooth=args.smooth, fov=args.fov, person=args.person,
                           solve=not args.no_solve, detector=args.detector, hands=args.hands,
                           moving_camera=not args.fixed_camera, camera_height=args.camera_height)
-    outputs = Outputs(bvh=args.bvh, preview=args.preview, blend=args.blend, force=args.force)
+    outputs = Outputs(bvh=args.bvh, preview=args.preview, blend=args.blend, force=args.force, unseen_fingers=args.unseen_fingers)
     executor, client = None, None
     if args.scheduler:
         try:
@@ -149,7 +150,7 @@ def _batch(args: argparse.Namespace) -> int:
     print(table(results))
     print(f"wall {time.perf_counter() - t0:.1f} s; summary in {Path(args.output) / 'batch.json'}")
     if args.rig:
-        print(f"wrote {retarget_onto(results, args.rig, Path(args.output) / 'batch.blend', args.force)}")
+        print(f"wrote {retarget_onto(results, args.rig, Path(args.output) / 'batch.blend', args.force, args.unseen_fingers)}")
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
@@ -189,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "python -m video_mocap.models convert-detector --heavy)")
     cap.add_argument("--hands", action="store_true",
                      help="also capture the fingers (21 points a hand, MediaPipe's hand models; about 1.5x the time)")
+    cap.add_argument("--unseen-fingers", choices=UNSEEN_FINGERS, default="hold",
+                     help="with --hands, the fingers of the BVH and --blend rig where a hand is not seen: hold (the last "
+                          "seen shape), rest (the rig's rest pose) or relaxed (a hand at ease)")
     cap.add_argument("--no-complete", action="store_true", help="do not mask and fill low-confidence joints")
     cap.add_argument("--keep-swaps", action="store_true",
                      help="keep the detector's left/right labels as they are (by default swaps are undone over the clip)")
@@ -234,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--person", default="auto", help="as for capture (applies to every clip)")
     bat.add_argument("--detector", choices=["full", "heavy"], default="full", help="as for capture")
     bat.add_argument("--hands", action="store_true", help="as for capture")
+    bat.add_argument("--unseen-fingers", choices=UNSEEN_FINGERS, default="hold", help="as for capture (also --rig)")
     bat.add_argument("--no-solve", action="store_true")
     bat.add_argument("--fixed-camera", action="store_true", help="as for capture")
     bat.add_argument("--smooth", type=float, default=0.5)

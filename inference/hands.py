@@ -165,15 +165,19 @@ def _same_hand(a: np.ndarray, b: np.ndarray | None, within: float = 0.5) -> bool
     return b is not None and float(np.median(np.linalg.norm(a - b, axis=1))) < within * _size(b)
 
 
-def hand_points(world: np.ndarray, forearm: float, fps: float, smooth: float = 0.5, method: str = "butterworth") -> np.ndarray:
+def hand_points(world: np.ndarray, forearm: float, fps: float, smooth: float = 0.5, method: str = "butterworth",
+                max_gap: int = 0) -> np.ndarray:
     """Both hands of a clip as the motion carries them: ``world`` (T, 2, 21, 3) the hand model's world landmarks
     in camera axes (NaN where a hand was not seen) -> (T, 2, 21, 3) wrist-relative points, in metres, with one
     set of finger bone lengths for the clip and both hands (the model's own scale wavers by +-20 % from frame
-    to frame) sized to the body (wrist to middle knuckle = :data:`PALM_PER_FOREARM` x ``forearm``), smoothed
-    over each stretch of frames a hand was seen (``smooth`` 0..1, as the body's smoothing), NaN where unseen."""
+    to frame) sized to the body (wrist to middle knuckle = :data:`PALM_PER_FOREARM` x ``forearm``), bridged across
+    gaps of up to ``max_gap`` frames (a hand lost for a moment does not snap to another shape when found again),
+    smoothed over each stretch of frames a hand was seen (``smooth`` 0..1, as the body's smoothing), NaN where unseen."""
     rel = world - world[:, :, :1]
     size = np.linalg.norm(rel[:, :, list(KNUCKLES)], axis=-1).mean(-1)  # (T, 2) this frame's palm
     unit = rel / np.where(size > 1e-6, size, np.nan)[..., None, None]
+    for k in range(2):
+        unit[:, k] = filters.bridge(unit[:, k], np.isfinite(unit[:, k]).all((1, 2)), max_gap)[0]
     seen = np.isfinite(unit).all((2, 3))
     if smooth > 0:
         for k in range(2):

@@ -84,16 +84,12 @@ class CaptureOptions:
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """Interpolate 2D across tracking gaps up to ``max_frames`` long (at a reduced confidence); longer
     gaps stay unseen (confidence 0) and are returned as (start, stop) frame ranges."""
-    pixels, conf = pixels.copy(), conf.copy()
-    long_gaps = []
-    for a, b in filters.runs(~np.asarray(seen, bool)):
-        if a == 0 or b == len(seen) or b - a > max_frames:
-            long_gaps.append((int(a), int(b)))
-            continue
-        w = (np.arange(a, b) - (a - 1)) / (b - (a - 1))
-        pixels[a:b] = pixels[a - 1] * (1 - w[:, None, None]) + pixels[b] * w[:, None, None]
+    seen = np.asarray(seen, bool)
+    pixels, bridged = filters.bridge(pixels, seen, max_frames)
+    conf = conf.copy()
+    for a, b in filters.runs(bridged):
         conf[a:b] = 0.5 * np.minimum(conf[a - 1], conf[b])
-    return pixels, conf, long_gaps
+    return pixels, conf, [(int(a), int(b)) for a, b in filters.runs(~seen & ~bridged)]
 
 
 def out_of_frame(pixels: np.ndarray, conf: np.ndarray, width: int, height: int, margin: float = 0.02,
@@ -327,7 +323,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         skeleton = load_skeleton("h36m17_hands")
         wrists = [names.index("l_wrist"), names.index("r_wrist")]
         forearm = float(np.nanmedian(np.linalg.norm(world[:, wrists] - world[:, [names.index("l_elbow"), names.index("r_elbow")]], axis=-1)))
-        local = hand_points(to_reference(hand_world, turn), forearm, info.fps, opts.smooth, opts.smooth_method) @ rotation.T  # (T, 2, 21, 3) world axes
+        local = hand_points(to_reference(hand_world, turn), forearm, info.fps, opts.smooth, opts.smooth_method,
+                            int(opts.max_gap * info.fps)) @ rotation.T  # (T, 2, 21, 3) world axes, short gaps bridged
         hand_seen = np.isfinite(local).all((2, 3)) & (conf_out[:, wrists] > 0)
         world = np.concatenate([world, (world[:, wrists, None] + local)[:, :, 1:].reshape(len(world), 40, 3)], 1)
         hand_conf = np.where(hand_seen, np.clip(hand_presence, 0.05, 1.0), 0.0)
@@ -353,7 +350,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             meta["contacts_note"] = ("the feet were not seen in enough frames: solved without foot contacts" if not feet_seen
                                      else "the clip is too short for foot contacts: solved without them")
     if hand_tracker is not None:
-        meta["hand_frames"] = {"left": int(hand_seen[:, 0].sum()), "right": int(hand_seen[:, 1].sum())}
+        found = np.isfinite(hand_world).all((2, 3)) & hand_seen  # bridged frames are not counted as seen
+        meta["hand_frames"] = {"left": int(found[:, 0].sum()), "right": int(found[:, 1].sum())}
     progress("done", 1, 1, track_fps)
     motion = Motion(joints=joints, confidence=conf_out, fps=info.fps, skeleton=skeleton, frame="blender",
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta,

@@ -258,8 +258,10 @@ def prepare(motion: Motion) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def retarget_motion(motion: Motion, obj: bpy.types.Object, name: str | None = None, preset: str = "auto",
                     mapping_file: str | None = None, root_mode: str = "hips", fix_feet: bool = True,
-                    pin_feet: bool = True, smooth: float = 0.0, frame_start: float = 1.0, nla: bool = False) -> Report:
-    """Retarget one motion onto one armature as a new action; returns a :class:`Report`."""
+                    pin_feet: bool = True, smooth: float = 0.0, frame_start: float = 1.0, nla: bool = False,
+                    unseen_fingers: str = "hold") -> Report:
+    """Retarget one motion onto one armature as a new action; returns a :class:`Report`. ``unseen_fingers``: the
+    fingers where their hand is not seen (hold the last shape, rest, relaxed: :data:`.solver.UNSEEN_FINGERS`)."""
     t0 = time.perf_counter()
     clip = name or Path(str(motion.meta.get("source", "motion"))).stem
     report = Report(clip, obj.name if obj else "none")
@@ -281,7 +283,7 @@ def retarget_motion(motion: Motion, obj: bpy.types.Object, name: str | None = No
             pos = feet.pin_feet(pos, contact)
         report.skating_after = feet.skating(pos, contact, motion.fps)
     track = solve(pos, conf, motion.fps, rig, mapping, root_mode=root_mode, has_root=has_root,
-                  plant=contact if has_root and pin_feet else None)  # IK on the rig's own legs
+                  plant=contact if has_root and pin_feet else None, unseen_fingers=unseen_fingers)  # IK on the rig's own legs
     if smooth > 0:
         track = track.smoothed(smooth)
     action = write_action(obj, track, clip, frame_start, nla)
@@ -425,9 +427,11 @@ def report_json(reports: list[Report]) -> str:
     return json.dumps([asdict(r) for r in reports], indent=2)
 
 
-def write_blend(motion: Motion, path: str | Path, video: str | None = None, overwrite: bool = False) -> Path:
-    """A new .blend with a rig carrying the motion as an action, the clip as a movie-clip reference
-    (and camera background), and the frame range set: what the README's main command writes."""
+def write_blend(motion: Motion, path: str | Path, video: str | None = None, overwrite: bool = False,
+                unseen_fingers: str = "hold") -> Path:
+    """A new .blend with a rig carrying the motion as an action (``unseen_fingers`` as for :func:`retarget_motion`),
+    the clip as a movie-clip reference (and camera background), and the frame range set: what the README's main
+    command writes."""
     from .bvh import tpose_rig
 
     path = Path(path)
@@ -439,7 +443,7 @@ def write_blend(motion: Motion, path: str | Path, video: str | None = None, over
     pos, _, _ = prepare(motion)
     name = Path(str(motion.meta.get("source", "motion"))).stem
     rig = create_armature(tpose_rig(pos), f"{name} rig")
-    report = retarget_motion(motion, rig, name=name)
+    report = retarget_motion(motion, rig, name=name, unseen_fingers=unseen_fingers)
     scene.frame_start, scene.frame_end = 1, len(motion)
     cam_data = bpy.data.cameras.new("Camera")
     cam = bpy.data.objects.new("Camera", cam_data)

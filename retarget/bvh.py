@@ -292,9 +292,10 @@ def tpose_rig(positions: np.ndarray) -> Rig:
     return Rig.from_bones(bones)
 
 
-def write(path: str | os.PathLike, motion: Motion, unit: str = "m", overwrite: bool = False) -> Path:
-    """Write ``motion`` (h36m17, h36m17_ext or h36m17_hands: then with finger bones) as a BVH (Y up, ZXY
-    rotations) via the retarget solver."""
+def write(path: str | os.PathLike, motion: Motion, unit: str = "m", overwrite: bool = False,
+          unseen_fingers: str = "hold") -> Path:
+    """Write ``motion`` (h36m17, h36m17_ext or h36m17_hands: then with finger bones, ``unseen_fingers`` where a hand
+    is not seen; see :data:`.solver.UNSEEN_FINGERS`) as a BVH (Y up, ZXY rotations) via the retarget solver."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--force on the command line) to replace it")
@@ -306,7 +307,7 @@ def write(path: str | os.PathLike, motion: Motion, unit: str = "m", overwrite: b
         conf = np.concatenate([conf, np.zeros((len(pos), 6), np.float32)], 1)
     rig = tpose_rig(pos)
     mapping = resolve(load_preset("cmu_bvh"), rig)
-    track = solve(pos, conf, m.fps, rig, mapping, root_mode="none")
+    track = solve(pos, conf, m.fps, rig, mapping, root_mode="none", unseen_fingers=unseen_fingers)
     to_y = FRAMES["y_up"].T
     lines, cols = ["HIERARCHY"], []
     scale = 1.0 / UNITS[unit]

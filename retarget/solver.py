@@ -20,6 +20,9 @@ from .rotations import axis_angle, continuous, exp, from_matrix, log, normalize,
 
 SKELETON = load_skeleton("h36m17_hands")  # h36m17_ext's 23 joints first; motions without hands leave the rest unseen
 ROOT_MODES = ("hips", "root", "in_place", "none")
+#: What a finger does on frames where its hand is not seen: keep the last seen shape (the first seen before it; the
+#: rig's rest where the hand is never seen), the rig's rest pose, or ``roles.json``'s relaxed curl.
+UNSEEN_FINGERS = ("hold", "rest", "relaxed")
 
 
 @dataclass
@@ -154,7 +157,8 @@ def _role_rotation(joints, conf, rest, fwd_rest, r, aim_rest=None, aim=None):
 def _role_or_palm(joints, conf, rest, fwd_rest, r):
     """A role's world rotation (T, 3, 3), None when the data never shows it; a role with a ``palm`` (the hands)
     takes it from the palm (wrist -> middle knuckle, the knuckle line) on frames where the hand's own points
-    were seen, else from the arm (wrist -> hand tip, the arm's plane)."""
+    were seen, else from the arm (wrist -> hand tip, the arm's plane) turned as the palm last was from it (so a
+    hand lost from view keeps its turn and follows the arm)."""
     arm = _role_rotation(joints, conf, rest, fwd_rest, r)
     if "palm" not in r:
         return arm
@@ -162,7 +166,10 @@ def _role_or_palm(joints, conf, rest, fwd_rest, r):
     if palm is None:
         return arm
     seen = (conf[:, [SKELETON.index(n) for n in r["palm"]["aim"] + r["palm"]["ref"]]] > 0).all(1)
-    return palm if arm is None else np.where(seen[:, None, None], palm, arm)
+    if arm is None:
+        return palm
+    held = _fill(seen, np.swapaxes(arm, -1, -2) @ palm, np.eye(3))  # the palm's turn from the arm's, last seen
+    return np.where(seen[:, None, None], palm, arm @ held)
 
 
 def _hinge_axis(joints: np.ndarray, conf: np.ndarray, parent_g: np.ndarray, rest: np.ndarray, r: dict) -> np.ndarray:
@@ -196,16 +203,43 @@ def _hinge(local: np.ndarray, axis: np.ndarray, limits: tuple[float, float]) -> 
     return axis_angle(np.broadcast_to(axis, (len(local), 3)), np.clip(angle, *np.radians(limits)))
 
 
+def _unseen_finger(g: np.ndarray, parent_g: np.ndarray, seen: np.ndarray, mode: str, curl: np.ndarray) -> np.ndarray:
+    """A finger bone's world rotations (T, 3, 3) with the frames its points were not ``seen`` replaced, relative
+    to its (posed) parent, by the last seen shape ('hold'), the rest pose ('rest') or ``curl`` ('relaxed')."""
+    if mode == "relaxed":
+        rel = np.broadcast_to(curl, g.shape)
+    elif mode == "hold":
+        rel = _fill(seen, np.swapaxes(parent_g, -1, -2) @ g, np.eye(3))
+    else:
+        rel = np.broadcast_to(np.eye(3), g.shape)
+    return np.where(seen[:, None, None], g, parent_g @ rel)
+
+
+def _relaxed_curl(rest: np.ndarray, role: str, r: dict) -> np.ndarray:
+    """The relaxed turn (rig rest axes) of one finger bone: ``roles.json``'s degrees about its knuckle line,
+    flexion being a positive turn about it on the right hand and a negative one on the left."""
+    finger, number = role.split(".")[:2]
+    degrees = roles()["relaxed_fingers"][finger][int(number) - 1]
+    axis = normalize(_ref_vector(rest, r["ref"])) * (1.0 if role.endswith(".R") else -1.0)
+    if not degrees or len(r["ref"]) != 2 or not np.isfinite(axis).all():
+        return np.eye(3)
+    return axis_angle(axis, np.radians(degrees))
+
+
 def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: Mapping,
-          root_mode: str = "hips", has_root: bool = True, plant: np.ndarray | None = None) -> Track:
+          root_mode: str = "hips", has_root: bool = True, plant: np.ndarray | None = None,
+          unseen_fingers: str = "hold") -> Track:
     """Retarget canonical joints (T, 23 or 63, 3; Blender frame, metres, floor at z = 0) onto ``rig``.
 
     ``root_mode``: 'hips' (all translation on the hips bone), 'root' (ground-plane motion on the root
     bone, height on the hips), 'in_place' (height only), 'none' (no translation). ``plant`` (T, 2): left/right
     feet held where their contact began, by two-bone IK on the rig's own thigh and shin (:func:`_plant_feet`).
+    ``unseen_fingers``: what the fingers do where their hand is not seen (:data:`UNSEEN_FINGERS`).
     """
     if root_mode not in ROOT_MODES:
         raise ValueError(f"unknown root mode {root_mode!r}; choose one of {', '.join(ROOT_MODES)}")
+    if unseen_fingers not in UNSEEN_FINGERS:
+        raise ValueError(f"unknown choice for unseen fingers {unseen_fingers!r}; choose one of {', '.join(UNSEEN_FINGERS)}")
     joints, conf = np.asarray(joints, np.float64), np.asarray(conf)
     t, b = len(joints), len(rig)
     if joints.shape[1] < len(SKELETON):  # a body-only motion: the hands are unseen
@@ -244,6 +278,9 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
             g[:, i] = slerp_matrix(role_g["hips"], role_g["chest"], (chain[i] + 1) / (len(mapping.spine) + 1))
         else:
             g[:, i] = parent_g
+        if role in fingers and p >= 0:  # frames the hand was not seen: as asked, relative to the hand
+            seen = (conf[:, [SKELETON.index(n) for n in fingers[role]["aim"]]] > 0).all(1)
+            g[:, i] = _unseen_finger(g[:, i], parent_g, seen, unseen_fingers, _relaxed_curl(rest, role, fingers[role]))
     locations, scale, shift = _root(joints, rig, mapping, rest, g, root_mode if has_root else "none")
     if plant is not None and shift is not None:
         _plant_feet(g, head + shift[:, None], rig, mapping, plant)

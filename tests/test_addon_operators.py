@@ -159,10 +159,11 @@ def test_find_people_and_capture_the_chosen_one(scene, tmp_path):
 
 
 def test_capture_with_hands_makes_and_keys_finger_bones(scene, tmp_path):
-    """The Hands box on: the new armature gets finger bones and the action keys them."""
+    """The Hands box on (relaxed where a hand is unseen): the new armature gets finger bones and the action keys them."""
     clip = write_clip(tmp_path / "wave.mp4", frames=16, size=(1080, 1920), start=36)
     s = scene.video_mocap
     s.video, s.lifter, s.device, s.hands, s.load_reference = str(clip), "single", "cpu", True, False
+    s.unseen_fingers = "relaxed"
     assert bpy.ops.video_mocap.capture() == {"FINISHED"}
     rig = bpy.data.objects["wave rig"]
     assert "LeftHandIndex2" in rig.data.bones and "RightHandThumb3" in rig.data.bones

@@ -99,6 +99,12 @@ def test_capture_with_hands_carries_both_hands(tmp_path):
         assert (m.confidence[~seen, sk.index(f"{side}_index_tip")] == 0).all()
     path = bvh.write(tmp_path / "hands.bvh", m)
     assert "JOINT LeftHandIndex2" in path.read_text() and bvh.read(path).skeleton.name == "h36m17_hands"
+    # Where a hand was seen, the choice for unseen hands changes nothing.
+    held, relaxed = bvh.read(path), bvh.read(bvh.write(tmp_path / "relaxed.bvh", m, unseen_fingers="relaxed"))
+    for side in "lr":
+        seen = m.confidence[:, sk.index(f"{side}_index_tip")] > 0
+        tip = held.skeleton.index(f"{side}_index_tip")
+        np.testing.assert_allclose(relaxed.joints[seen, tip], held.joints[seen, tip], atol=1e-4)
 
 
 def _fake_tracker(monkeypatch, readings):
@@ -166,3 +172,20 @@ def test_benchmark_poses_curl_fingers_within_limits():
         assert np.median(np.ptp(bends, axis=0)) > 15, "the fingers move"
         wrist, chest = pose[:, SKELETON.index(f"{side}_wrist")], pose[:, SKELETON.index("thorax")]
         assert (wrist[:, 1] < chest[:, 1]).all() and (wrist[:, 2] < chest[:, 2]).all(), "before the chest, below the neck"
+
+
+def test_hand_points_bridge_short_gaps_only():
+    """A hand lost for a moment is bridged from the shape before to the shape after; a long loss stays unseen."""
+    from video_mocap.inference.hands import hand_points
+
+    rng = np.random.default_rng(0)
+    world = np.repeat(rng.normal(0, 0.03, (1, 2, 21, 3)), 60, 0)
+    world[30:, :, 1:] *= 1.2  # the fingers spread half way (the palm is rescaled to the forearm: only the shape counts)
+    world[30:, :, 5:9] += [0.0, 0.0, 0.02]  # the index finger bends
+    world[27:33, 0] = np.nan  # left: a 6-frame loss
+    world[10:50, 1] = np.nan  # right: a 40-frame loss
+    out = hand_points(world, 0.25, 25.0, smooth=0.0, max_gap=12)
+    assert np.isfinite(out[:, 0]).all() and np.isnan(out[10:50, 1]).all() and np.isfinite(out[:10, 1]).all()
+    tip = out[:, 0, 8]
+    mid = np.linalg.norm(tip[27:33] - tip[26], axis=-1)
+    assert (np.diff(mid) > 0).all() and mid[-1] < np.linalg.norm(tip[33] - tip[26]), "a steady blend, no snap"

@@ -153,6 +153,45 @@ def test_unseen_joints_hold_their_last_pose(rigs):
     np.testing.assert_allclose(world[30:], np.broadcast_to(world[29], world[30:].shape), atol=1e-9)
 
 
+def _flexion(points: np.ndarray, side: str, finger: str) -> np.ndarray:
+    """(T, 3) signed bends (deg) at a finger's knuckle, middle and end joint: flexion positive, as roles.json's hinges."""
+    ix = SKELETON.index
+    p = [points[:, ix(f"{side}_wrist")]] + [points[:, ix(f"{side}_{finger}_{k}")] for k in ("mcp", "pip", "dip", "tip")]
+    knuckles = normalize(points[:, ix(f"{side}_index_mcp")] - points[:, ix(f"{side}_pinky_mcp")]) * (1 if side == "r" else -1)
+    segs = [b - a for a, b in zip(p, p[1:])]
+    return np.degrees(np.stack([np.arctan2((np.cross(u, v) * knuckles).sum(-1), (u * v).sum(-1))
+                                for u, v in zip(segs, segs[1:])], 1))
+
+
+def test_unseen_fingers_hold_rest_or_relax(rigs):
+    """A hand lost from view half way: its fingers keep their last shape on the moving hand ('hold', no jump), go to
+    the rig's rest ('rest') or take the relaxed curl, flexed toward the palm ('relaxed'); the hand keeps its turn
+    from the arm; the seen hand is the same whatever the choice."""
+    rig = rigs["mixamo"]
+    mapping, _ = detect(rig)
+    joints, _ = animate(rig, mapping, frames=60, seed=3)
+    conf = np.ones(joints.shape[:2])
+    conf[30:, list(SKELETON.group("hand_l"))[1:]] = 0
+    left = [i for r, i in mapping.bones.items() if r in roles()["finger_roles"] and r.endswith(".L")]
+    right = [i for r, i in mapping.bones.items() if r in roles()["finger_roles"] and r.endswith(".R")]
+    hand = mapping.bones["hand.L"]
+    tracks = {mode: solve(joints, conf, 50, rig, mapping, unseen_fingers=mode) for mode in ("hold", "rest", "relaxed")}
+    q = tracks["hold"].quaternions
+    np.testing.assert_allclose(q[30:, left], np.broadcast_to(q[29, left], q[30:, left].shape), atol=1e-5)
+    steps = np.abs(np.diff(q[:, hand], axis=0)).max(1)
+    assert steps[29] <= steps[:29].max()
+    np.testing.assert_allclose(np.abs(tracks["rest"].quaternions[30:, left, 0]), 1.0, atol=1e-5)
+    out = posed_joints(rig, mapping, *apply(tracks["relaxed"], rig))
+    rest = rest_joints(rig, mapping)[None]
+    for finger in ("index", "middle", "ring", "pinky"):
+        curl = _flexion(out[30:], "l", finger) - _flexion(rest, "l", finger)
+        np.testing.assert_allclose(curl, np.broadcast_to(roles()["relaxed_fingers"][finger], curl.shape), atol=3.0)
+    for mode in ("rest", "relaxed"):
+        np.testing.assert_allclose(tracks[mode].quaternions[:, right], q[:, right], atol=1e-6)
+    with pytest.raises(ValueError, match="unseen fingers"):
+        solve(joints, conf, 50, rig, mapping, unseen_fingers="fist")
+
+
 def test_presets_are_well_formed():
     role_names = set(roles()["roles"]) | {"spine", "toe.L", "toe.R"}
     from video_mocap.retarget.presets import load_preset
