@@ -65,8 +65,8 @@ def onnxruntime_for(variant: str, platform: str, python: str) -> str:
     req = ONNXRUNTIME[variant][platform]
     return req[python] if isinstance(req, dict) else req
 # What the extension ships: the runtime packages and the model files; not training code or tests.
-KEEP = ["__init__.py", "__main__.py", "blender_manifest.toml", "LICENSE", "motion.py", "skeleton.py", "filters.py", "skeletons",
-        "addon", "inference", "retarget", "models/__init__.py", "models/weights"]
+KEEP = ["__init__.py", "__main__.py", "blender_manifest.toml", "LICENSE", "motion.py", "skeleton.py", "filters.py",
+        "rotations.py", "skeletons", "addon", "inference", "retarget", "models/__init__.py", "models/weights"]
 
 
 def stage(dst: Path, heavy: bool = False) -> None:

@@ -20,7 +20,7 @@ def main() -> None:
     from video_mocap.retarget import blender_io, feet
     from video_mocap.retarget.presets import detect
     from video_mocap.retarget.solver import posed_joints, solve
-    from video_mocap.retarget.rotations import axis_angle, normalize
+    from video_mocap.rotations import axis_angle, normalize
     from video_mocap.skeleton import load_skeleton
 
     bpy.ops.wm.read_homefile(use_empty=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import filters
+from ..rotations import normalize, slerp_matrix
 from ..skeleton import load_skeleton
 from . import runtime
 from .bones import with_bone_lengths
@@ -165,19 +166,65 @@ def _same_hand(a: np.ndarray, b: np.ndarray | None, within: float = 0.5) -> bool
     return b is not None and float(np.median(np.linalg.norm(a - b, axis=1))) < within * _size(b)
 
 
+def palm_frames(rel: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) each reading's palm axes as columns (``rel``: (T, 21, 3) wrist-relative): toward the middle
+    knuckle, across the palm, and the palm's normal (index knuckle x pinky knuckle)."""
+    x = normalize(rel[:, MIDDLE_KNUCKLE])
+    z = np.cross(rel[:, HAND.index("index_mcp")], rel[:, HAND.index("pinky_mcp")])
+    z = normalize(z - (z * x).sum(-1, keepdims=True) * x)
+    return np.stack([x, np.cross(z, x), z], -1)
+
+
+def flipped(rel: np.ndarray, fps: float, limit: float = 60.0, span: float = 0.1) -> np.ndarray:
+    """(T,) readings of one hand (``rel``: (T, 21, 3) wrist-relative, NaN unseen) whose palm faces more than
+    ``limit`` deg away from the median facing of the readings within ``span`` seconds either side (at least 3 of
+    them; twice, the second time without the first's): the model's mirror-image readings of small or blurred
+    hands, the back read as the palm. A hand turning steadily, however fast, agrees with its neighbours' median."""
+    normal = palm_frames(rel)[:, :, 2]
+    k = max(2, round(span * fps))
+    bad = np.zeros(len(rel), bool)
+    for _ in range(2):
+        good = np.flatnonzero(np.isfinite(normal).all(1) & ~bad)
+        for t in np.flatnonzero(np.isfinite(normal).all(1)):
+            near = good[(np.abs(good - t) <= k) & (good != t)]
+            if len(near) >= 3:
+                m = np.median(normal[near], axis=0)
+                bad[t] = normal[t] @ m < np.cos(np.radians(limit)) * np.linalg.norm(m)
+    return bad
+
+
+def bridge_hand(rel: np.ndarray, max_gap: int) -> np.ndarray:
+    """One hand's readings (T, 21, 3) wrist-relative, NaN unseen) bridged across gaps of up to ``max_gap`` frames:
+    the palm turns from its last seen facing to the next (slerp) while the fingers' shape in the palm's axes blends
+    (points blended in the camera's axes would fold the palm flat on the way when it turns by half a turn)."""
+    seen = np.isfinite(rel).all((1, 2))
+    frames = palm_frames(np.where(seen[:, None, None], rel, 1.0))
+    local = np.einsum("tji,tkj->tki", frames, rel)  # the points in the palm's axes
+    shape, bridged = filters.bridge(local, seen, max_gap)
+    out = rel.copy()
+    for a, b in filters.runs(bridged):
+        w = (np.arange(a, b) - (a - 1)) / (b - (a - 1))
+        turn = np.stack([slerp_matrix(frames[a - 1], frames[b], float(s)) for s in w])
+        out[a:b] = np.einsum("tij,tkj->tki", turn, shape[a:b])
+    return out
+
+
 def hand_points(world: np.ndarray, forearm: float, fps: float, smooth: float = 0.5, method: str = "butterworth",
                 max_gap: int = 0) -> np.ndarray:
     """Both hands of a clip as the motion carries them: ``world`` (T, 2, 21, 3) the hand model's world landmarks
     in camera axes (NaN where a hand was not seen) -> (T, 2, 21, 3) wrist-relative points, in metres, with one
     set of finger bone lengths for the clip and both hands (the model's own scale wavers by +-20 % from frame
     to frame) sized to the body (wrist to middle knuckle = :data:`PALM_PER_FOREARM` x ``forearm``), bridged across
-    gaps of up to ``max_gap`` frames (a hand lost for a moment does not snap to another shape when found again),
-    smoothed over each stretch of frames a hand was seen (``smooth`` 0..1, as the body's smoothing), NaN where unseen."""
+    gaps of up to ``max_gap`` frames (a hand lost for a moment does not snap to another shape when found again; the
+    :func:`flipped` readings dropped first), smoothed over each stretch of frames a hand was seen (``smooth`` 0..1, as
+    the body's smoothing), NaN where unseen."""
     rel = world - world[:, :, :1]
+    for k in range(2):
+        rel[flipped(rel[:, k], fps), k] = np.nan
     size = np.linalg.norm(rel[:, :, list(KNUCKLES)], axis=-1).mean(-1)  # (T, 2) this frame's palm
     unit = rel / np.where(size > 1e-6, size, np.nan)[..., None, None]
     for k in range(2):
-        unit[:, k] = filters.bridge(unit[:, k], np.isfinite(unit[:, k]).all((1, 2)), max_gap)[0]
+        unit[:, k] = bridge_hand(unit[:, k], max_gap)
     seen = np.isfinite(unit).all((2, 3))
     if smooth > 0:
         for k in range(2):

@@ -22,7 +22,7 @@ from ..motion import Motion
 from . import feet
 from .presets import Mapping, detect, load_mapping, load_preset, resolve
 from .rig import Rig
-from .rotations import EULER_AXES, continuous, from_matrix, to_euler, to_matrix
+from ..rotations import EULER_AXES, continuous, from_matrix, to_euler, to_matrix
 from .solver import Track, solve
 
 LAYERED = bpy.app.version >= (4, 4, 0)

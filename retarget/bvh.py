@@ -18,7 +18,7 @@ from ..motion import FRAMES, Motion
 from ..skeleton import load_skeleton
 from .presets import detect, load_preset, resolve
 from .rig import Rig
-from .rotations import axis_angle, normalize, to_euler
+from ..rotations import axis_angle, normalize, to_euler
 from .solver import canonical, posed_joints, rest_joints, solve
 
 SK = load_skeleton("h36m17_ext")

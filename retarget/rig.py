@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rotations import axis_angle, normalize
+from ..rotations import axis_angle, normalize
 
 
 def bone_matrix(head: np.ndarray, tail: np.ndarray, roll: np.ndarray) -> np.ndarray:

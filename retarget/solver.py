@@ -16,7 +16,7 @@ from ..skeleton import load_skeleton
 from .presets import Mapping, roles
 from .rig import Rig
 from ..filters import smooth
-from .rotations import axis_angle, continuous, exp, from_matrix, log, normalize, qconj, qmul, slerp_matrix, swing
+from ..rotations import axis_angle, continuous, exp, from_matrix, log, normalize, qconj, qmul, slerp_matrix, swing
 
 SKELETON = load_skeleton("h36m17_hands")  # h36m17_ext's 23 joints first; motions without hands leave the rest unseen
 ROOT_MODES = ("hips", "root", "in_place", "none")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from video_mocap.retarget.rig import Rig
-from video_mocap.retarget.rotations import axis_angle, normalize, to_matrix
+from video_mocap.rotations import axis_angle, normalize, to_matrix
 from video_mocap.retarget.solver import posed_joints
 
 SIDES = {"L": dict(L="L", Left="Left", l="l", left="left", X="L"), "R": dict(L="R", Left="Right", l="r", left="right", X="R")}
@@ -232,7 +232,7 @@ def segment_errors(out: np.ndarray, joints: np.ndarray, role_names) -> np.ndarra
     """Angles (deg) between the posed and the wanted segment of each role ('aim' in roles.json; a hand's
     'palm' where both have the hand's points), all frames."""
     from video_mocap.retarget.presets import roles
-    from video_mocap.retarget.rotations import angle_between
+    from video_mocap.rotations import angle_between
     from video_mocap.retarget.solver import SKELETON
 
     spec = roles()["roles"] | roles()["finger_roles"]

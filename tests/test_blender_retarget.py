@@ -8,7 +8,7 @@ pytestmark = pytest.mark.bpy
 from video_mocap.motion import Motion  # noqa: E402
 from video_mocap.retarget import blender_io, bvh  # noqa: E402
 from video_mocap.retarget.presets import detect  # noqa: E402
-from video_mocap.retarget.rotations import angle_between  # noqa: E402
+from video_mocap.rotations import angle_between  # noqa: E402
 from video_mocap.skeleton import load_skeleton  # noqa: E402
 
 from mocap_fixture import chain_armature, cmu_walk  # noqa: E402

@@ -159,7 +159,7 @@ def test_benchmark_poses_curl_fingers_within_limits():
     from video_mocap.models.assets import load_rig
     from video_mocap.models.synth.hands import finger_bends, hand_track
     from video_mocap.retarget.presets import detect
-    from video_mocap.retarget.rotations import to_matrix
+    from video_mocap.rotations import to_matrix
     from video_mocap.retarget.solver import SKELETON, posed_joints
 
     rig = load_rig("game_engine")
@@ -189,3 +189,40 @@ def test_hand_points_bridge_short_gaps_only():
     tip = out[:, 0, 8]
     mid = np.linalg.norm(tip[27:33] - tip[26], axis=-1)
     assert (np.diff(mid) > 0).all() and mid[-1] < np.linalg.norm(tip[33] - tip[26]), "a steady blend, no snap"
+
+
+def _turning_hand(frames: int, degrees_per_frame: float) -> np.ndarray:
+    """(T, 21, 3) one rigid wrist-relative hand turning about its own wrist-to-middle-knuckle axis."""
+    from video_mocap.rotations import axis_angle
+
+    rng = np.random.default_rng(1)
+    shape = rng.normal(0, 0.03, (21, 3))
+    shape[0] = 0
+    shape[9] = [0.0, 0.09, 0.0]  # the middle knuckle on the turning axis
+    shape[5], shape[17] = [0.03, 0.085, 0.0], [-0.03, 0.075, 0.0]  # index and pinky knuckles either side
+    turn = axis_angle(np.tile([0.0, 1.0, 0.0], (frames, 1)), np.radians(degrees_per_frame * np.arange(frames)))
+    return np.einsum("tij,kj->tki", turn, shape)
+
+
+def test_mirror_readings_are_flipped_and_steady_turns_are_not():
+    """A reading whose palm faces the other way from its neighbours' (the back read as the palm) is dropped; a hand
+    turning fast and steadily (25 deg a frame) is not."""
+    from video_mocap.inference.hands import flipped
+
+    fast = _turning_hand(40, 25.0)
+    assert not flipped(fast, 30.0).any()
+    slow = _turning_hand(40, 2.0)
+    slow[[20, 30]] *= [1.0, 1.0, -1.0]  # mirrored in depth (the camera's z): the back read as the palm (40, 60 deg on)
+    assert np.flatnonzero(flipped(slow, 30.0)).tolist() == [20, 30]
+
+
+def test_a_bridged_hand_turns_without_folding():
+    """Bridged across a 160 deg turn of the palm, the hand turns rigidly: the palm keeps its width."""
+    from video_mocap.inference.hands import bridge_hand
+
+    hand = _turning_hand(20, 16.0)
+    hand[1:11] = np.nan
+    out = bridge_hand(hand, 12)
+    width = np.linalg.norm(out[:, 5] - out[:, 17], axis=-1)
+    np.testing.assert_allclose(width, width[0], rtol=1e-6)
+    np.testing.assert_allclose(out[0], hand[0]) and np.testing.assert_allclose(out[11:], hand[11:])

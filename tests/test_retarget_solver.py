@@ -4,7 +4,7 @@ import pytest
 
 from video_mocap.retarget.presets import detect, known_presets, load_mapping, normalise, roles
 from video_mocap.retarget.rig import Rig, bone_matrix
-from video_mocap.retarget.rotations import angle_between, axis_angle, from_matrix, normalize, to_matrix
+from video_mocap.rotations import angle_between, axis_angle, from_matrix, normalize, to_matrix
 from video_mocap.retarget.solver import SKELETON, posed_joints, rest_joints, solve
 
 from humanoids import animate, apply, segment_errors  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ...retarget.presets import detect
-from ...retarget.rotations import angle_between, axis_angle, from_matrix, normalize, qmul, to_matrix
+from ...rotations import angle_between, axis_angle, from_matrix, normalize, qmul, to_matrix
 from ...retarget.solver import SKELETON, posed_joints, rest_joints, solve
 
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
