@@ -194,13 +194,21 @@ def _hinge_axis(joints: np.ndarray, conf: np.ndarray, parent_g: np.ndarray, rest
 
 def _hinge(local: np.ndarray, axis: np.ndarray, limits: tuple[float, float]) -> np.ndarray:
     """Local rotations (T, 3, 3) of a hinge bone as the turn about ``axis`` (bone axes; made square to the bone,
-    which points along its y) that brings the bone nearest to where ``local`` points it, within ``limits`` deg."""
+    which points along its y) that brings the bone nearest to where ``local`` points it, within ``limits`` deg
+    (a turn beyond them goes to the limit on the side the bone last was within them, else the one nearer round
+    the circle: a finger read folded right back stays where it was rather than flipping between full flexion and
+    straight from one frame to the next)."""
     y = np.array([0.0, 1.0, 0.0])
     axis = normalize(axis - (axis @ y) * y)
     p = local[:, :, 1]  # where the bone points
     p = p - (p @ axis)[:, None] * axis  # its part in the hinge's plane
+    lo, hi = np.radians(limits)
     angle = np.arctan2(np.cross(y, p) @ axis, p @ y)
-    return axis_angle(np.broadcast_to(axis, (len(local), 3)), np.clip(angle, *np.radians(limits)))
+    angle = (angle - (lo + hi) / 2 + np.pi) % (2 * np.pi) - np.pi + (lo + hi) / 2  # within half a turn of the range's middle
+    inside = (angle >= lo) & (angle <= hi)
+    last = _fill(inside, angle, np.asarray(angle))  # the last angle within the limits (the first, before it)
+    angle = np.where(inside, angle, np.where(np.abs(last - lo) < np.abs(last - hi), lo, hi))
+    return axis_angle(np.broadcast_to(axis, (len(local), 3)), angle)
 
 
 def _unseen_finger(g: np.ndarray, parent_g: np.ndarray, seen: np.ndarray, mode: str, curl: np.ndarray) -> np.ndarray:

@@ -222,3 +222,16 @@ def test_rotation_smoothing_calms_jitter_and_keeps_the_motion(rigs):
     assert err(smooth.quaternions) < err(track.quaternions)
     np.testing.assert_allclose(np.linalg.norm(smooth.quaternions, axis=-1), 1, atol=1e-5)
     assert track.smoothed(0).quaternions is not None
+
+
+def test_a_finger_read_beyond_its_limits_stays_on_its_side():
+    """A hinge read past its limits goes to the limit on the side it last was within them: a finger read folding
+    round through half a turn stays flexed instead of flipping to straight and back."""
+    from video_mocap.retarget.solver import _hinge
+
+    read = np.array([100, 130, 170, -170, -140, 60, -5, -40, -120, -160])
+    x = np.array([1.0, 0.0, 0.0])
+    local = axis_angle(np.tile(x, (len(read), 1)), np.radians(read))
+    out = _hinge(local, x, (-10, 110))
+    got = np.degrees(np.arctan2(out[:, 2, 1], out[:, 1, 1]))  # the turn about x that the bone (y) took
+    np.testing.assert_allclose(got, [100, 110, 110, 110, 110, 60, -5, -10, -10, -10], atol=1e-6)
