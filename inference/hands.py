@@ -194,7 +194,7 @@ def flipped(rel: np.ndarray, fps: float, limit: float = 60.0, span: float = 0.1)
 
 
 def bridge_hand(rel: np.ndarray, max_gap: int) -> np.ndarray:
-    """One hand's readings (T, 21, 3) wrist-relative, NaN unseen) bridged across gaps of up to ``max_gap`` frames:
+    """One hand's readings ``rel`` (T, 21, 3; wrist-relative, NaN unseen) bridged across gaps of up to ``max_gap`` frames:
     the palm turns from its last seen facing to the next (slerp) while the fingers' shape in the palm's axes blends
     (points blended in the camera's axes would fold the palm flat on the way when it turns by half a turn)."""
     seen = np.isfinite(rel).all((1, 2))

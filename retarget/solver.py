@@ -223,11 +223,11 @@ def _unseen_finger(g: np.ndarray, parent_g: np.ndarray, seen: np.ndarray, mode: 
     return np.where(seen[:, None, None], g, parent_g @ rel)
 
 
-def _relaxed_curl(rest: np.ndarray, role: str, r: dict) -> np.ndarray:
-    """The relaxed turn (rig rest axes) of one finger bone: ``roles.json``'s degrees about its knuckle line,
-    flexion being a positive turn about it on the right hand and a negative one on the left."""
+def _relaxed_curl(rest: np.ndarray, role: str, r: dict, relaxed: dict) -> np.ndarray:
+    """The relaxed turn (rig rest axes) of one finger bone: ``relaxed`` (``roles.json``'s ``relaxed_fingers``)
+    degrees about its knuckle line, flexion being a positive turn about it on the right hand, negative on the left."""
     finger, number = role.split(".")[:2]
-    degrees = roles()["relaxed_fingers"][finger][int(number) - 1]
+    degrees = relaxed[finger][int(number) - 1]
     axis = normalize(_ref_vector(rest, r["ref"])) * (1.0 if role.endswith(".R") else -1.0)
     if not degrees or len(r["ref"]) != 2 or not np.isfinite(axis).all():
         return np.eye(3)
@@ -254,8 +254,9 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
         joints = np.concatenate([joints, np.full((t, len(SKELETON) - joints.shape[1], 3), np.nan)], 1)
         conf = np.concatenate([conf, np.zeros((t, len(SKELETON) - conf.shape[1]), conf.dtype)], 1)
     rest = rest_joints(rig, mapping)
-    fingers = {k: v for k, v in roles()["finger_roles"].items() if k != "description"}
-    spec, fwd_rest = roles()["roles"] | fingers, body_forward(rest)
+    table = roles()
+    fingers = {k: v for k, v in table["finger_roles"].items() if k != "description"}
+    spec, fwd_rest, relaxed = table["roles"] | fingers, body_forward(rest), table["relaxed_fingers"]
     role_g = {r: _role_or_palm(joints, conf, rest, fwd_rest, spec[r]) for r in spec if r in mapping.bones}
     bone_role = {i: r for r, i in mapping.bones.items()}
     eye = np.broadcast_to(np.eye(3), (t, 3, 3))
@@ -288,7 +289,8 @@ def solve(joints: np.ndarray, conf: np.ndarray, fps: float, rig: Rig, mapping: M
             g[:, i] = parent_g
         if role in fingers and p >= 0:  # frames the hand was not seen: as asked, relative to the hand
             seen = (conf[:, [SKELETON.index(n) for n in fingers[role]["aim"]]] > 0).all(1)
-            g[:, i] = _unseen_finger(g[:, i], parent_g, seen, unseen_fingers, _relaxed_curl(rest, role, fingers[role]))
+            curl = _relaxed_curl(rest, role, fingers[role], relaxed) if unseen_fingers == "relaxed" else np.eye(3)
+            g[:, i] = _unseen_finger(g[:, i], parent_g, seen, unseen_fingers, curl)
     locations, scale, shift = _root(joints, rig, mapping, rest, g, root_mode if has_root else "none")
     if plant is not None and shift is not None:
         _plant_feet(g, head + shift[:, None], rig, mapping, plant)
