@@ -142,7 +142,8 @@ def camera_to_world(cam: np.ndarray, fps: float = 25.0) -> np.ndarray:
 
 
 def pitch(rotation: np.ndarray) -> float:
-    """The camera's pitch (degrees, negative looking down) for a :func:`camera_to_world` rotation."""
+    """The camera's pitch (degrees, negative looking down) for a :func:`camera_to_world` rotation, or for a world ->
+    camera one (``rotation[2, 2]``, the optical axis against world Z, is the same for a rotation and its inverse)."""
     return float(np.degrees(np.arcsin(np.clip(rotation[2] @ [0.0, 0.0, 1.0], -1, 1))))
 
 

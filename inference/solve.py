@@ -315,8 +315,8 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
     a first unit "up" in camera axes. With ``turn`` (T, 3, 3), a camera that turns (see
     :mod:`.camera_motion`): the 3D inputs, the solution and up are in the reference view's axes and frame t
     sees ``turn[t] @ X``. ``earlier`` (T, 17, 3), an earlier solution in the same axes (a clip solved again turning
-    with a new pan), replaces the first pass: the solve starts there and its ankles gate the contacts (``up``
-    stays the caller's prior). See the module docstring."""
+    with a new pan), replaces the first pass: the solve starts there, not at ``root`` (then unused), and its ankles
+    gate the contacts (``up`` stays the caller's prior). See the module docstring."""
     opts = opts or SolveOptions()
     T = len(rel)
     contact = np.zeros((T, 2)) if contact is None else np.asarray(contact, float)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import filters
+from ...inference.camera import pitch
 from ...inference.camera_motion import from_reference
 from ...inference.detector import BlazePose
 from ...inference.person import Tracker
@@ -133,7 +134,7 @@ def score_ours(video: Path, cam: Camera, truth_world: np.ndarray, fps: float, li
             "frames": n, "skate_n": planted,
             "mpjpe": float(err["mpjpe"].mean()), "pa_mpjpe": float(err["pa_mpjpe"].mean()),
             "root_m": float(np.linalg.norm(r.root[:n] - truth[:n, 0], axis=-1).mean()),
-            "pitch_err_deg": abs(m.meta["camera_pitch_deg"] - float(np.degrees(np.arcsin(np.clip(cam.R[2, 2], -1, 1))))),
+            "pitch_err_deg": abs(m.meta["camera_pitch_deg"] - pitch(cam.R)),
             "bone_cv": bone_cv(out_world[:, :17], BONES), "skate_cm_s": skate,
             } | S.grounding(out_world, truth_world[:n], fps) | S.common_metrics(r.camera[:n, S.OURS], truth[:n, S.OURS])
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...inference.camera import pitch
 from ...inference.contacts import FOOT_POINTS
 from ...inference.pipeline import CaptureOptions, capture
 from ..evaluate import pose_errors
@@ -97,8 +98,7 @@ def grounding(pred_world: np.ndarray, truth_world: np.ndarray, fps: float) -> di
 
 def true_pitch(gt) -> float:
     """The rendered camera's mean pitch (degrees, negative looking down): its optical axis against the floor."""
-    R = gt["R"].reshape(-1, 3, 3)  # world -> camera; row 2 is the optical axis in the world
-    return float(np.degrees(np.arcsin(np.clip(R[:, 2, 2], -1, 1))).mean())
+    return float(np.mean([pitch(R) for R in gt["R"].reshape(-1, 3, 3)]))  # world -> camera rotations
 
 
 def up_error(gt, up: list[float] | None) -> float:
