@@ -39,6 +39,10 @@ LOST_FRAMES, CROSSING = 2, 1.5
 #: Wrist to middle knuckle per forearm (elbow to wrist) length: anthropometric tables give the hand 0.108 and
 #: the forearm 0.146 of the body's height, the middle knuckle at 0.47 of the hand's length.
 PALM_PER_FOREARM = 0.35
+#: The hands are smoothed this much more than the body (the default 0.5 -> 0.8, a 3.3 Hz low-pass): the model's
+#: readings of hands, a few dozen pixels across, waver more than the body's (pose2sim demo: frames with a finger
+#: bone turning more than 90 deg from the frame before 16 -> 7 of 792; rendered hands' angle error 13.5 -> 13.3 deg).
+HAND_SMOOTHING = 0.3
 
 
 @dataclass
@@ -216,8 +220,8 @@ def hand_points(world: np.ndarray, forearm: float, fps: float, smooth: float = 0
     set of finger bone lengths for the clip and both hands (the model's own scale wavers by +-20 % from frame
     to frame) sized to the body (wrist to middle knuckle = :data:`PALM_PER_FOREARM` x ``forearm``), bridged across
     gaps of up to ``max_gap`` frames (a hand lost for a moment does not snap to another shape when found again; the
-    :func:`flipped` readings dropped first), smoothed over each stretch of frames a hand was seen (``smooth`` 0..1, as
-    the body's smoothing), NaN where unseen."""
+    :func:`flipped` readings dropped first), smoothed over each stretch of frames a hand was seen (``smooth`` 0..1, the
+    body's smoothing, plus :data:`HAND_SMOOTHING`), NaN where unseen."""
     rel = world - world[:, :, :1]
     for k in range(2):
         rel[flipped(rel[:, k], fps), k] = np.nan
@@ -227,6 +231,7 @@ def hand_points(world: np.ndarray, forearm: float, fps: float, smooth: float = 0
         unit[:, k] = bridge_hand(unit[:, k], max_gap)
     seen = np.isfinite(unit).all((2, 3))
     if smooth > 0:
+        smooth = min(1.0, smooth + HAND_SMOOTHING)
         for k in range(2):
             for a, b in filters.runs(seen[:, k]):
                 unit[a:b, k] = filters.smooth(unit[a:b, k].reshape(b - a, -1), fps, method, smooth).reshape(b - a, -1, 3)
