@@ -166,10 +166,13 @@ def _role_or_palm(joints, conf, rest, fwd_rest, r):
     if palm is None:
         return arm
     seen = (conf[:, [SKELETON.index(n) for n in r["palm"]["aim"] + r["palm"]["ref"]]] > 0).all(1)
-    if arm is None:
-        return palm
-    held = _fill(seen, np.swapaxes(arm, -1, -2) @ palm, np.eye(3))  # the palm's turn from the arm's, last seen
-    return np.where(seen[:, None, None], palm, arm @ held)
+    return palm if arm is None else _held_on(arm, palm, seen)
+
+
+def _held_on(base: np.ndarray, g: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """World rotations (T, 3, 3): ``g`` where ``seen``, elsewhere ``base`` turned as ``g`` last was from it (as
+    first seen, before that; ``base`` itself where ``g`` is never seen)."""
+    return np.where(seen[:, None, None], g, base @ _fill(seen, np.swapaxes(base, -1, -2) @ g, np.eye(3)))
 
 
 def _hinge_axis(joints: np.ndarray, conf: np.ndarray, parent_g: np.ndarray, rest: np.ndarray, r: dict) -> np.ndarray:
@@ -214,13 +217,9 @@ def _hinge(local: np.ndarray, axis: np.ndarray, limits: tuple[float, float]) -> 
 def _unseen_finger(g: np.ndarray, parent_g: np.ndarray, seen: np.ndarray, mode: str, curl: np.ndarray) -> np.ndarray:
     """A finger bone's world rotations (T, 3, 3) with the frames its points were not ``seen`` replaced, relative
     to its (posed) parent, by the last seen shape ('hold'), the rest pose ('rest') or ``curl`` ('relaxed')."""
-    if mode == "relaxed":
-        rel = np.broadcast_to(curl, g.shape)
-    elif mode == "hold":
-        rel = _fill(seen, np.swapaxes(parent_g, -1, -2) @ g, np.eye(3))
-    else:
-        rel = np.broadcast_to(np.eye(3), g.shape)
-    return np.where(seen[:, None, None], g, parent_g @ rel)
+    if mode == "hold":
+        return _held_on(parent_g, g, seen)
+    return np.where(seen[:, None, None], g, parent_g @ (curl if mode == "relaxed" else np.eye(3)))
 
 
 def _relaxed_curl(rest: np.ndarray, role: str, r: dict, relaxed: dict) -> np.ndarray:
