@@ -22,7 +22,8 @@ def _options(s) -> CaptureOptions:
     return CaptureOptions(lifter=s.lifter, device=s.device, complete=s.complete, threshold=s.threshold, smooth=s.smooth,
                           fov=s.fov, start=s.frame_start, stop=s.frame_stop or None, fix_swaps=s.fix_swaps,
                           solve=s.solve, person="auto" if s.person < 0 else str(s.person), detector=s.detector,
-                          hands=s.hands, moving_camera=s.moving_camera, camera_height=s.camera_height)
+                          hands=s.hands, moving_camera=s.moving_camera, camera_height=s.camera_height,
+                          performer_height=s.performer_height or None)
 
 
 def _retarget_options(s) -> dict:

@@ -45,6 +45,7 @@ class VIDEO_MOCAP_PT_capture(_Panel, bpy.types.Panel):
         sub = col.row()
         sub.enabled = s.solve
         sub.prop(s, "camera_height")
+        col.prop(s, "performer_height")
         col.prop(s, "moving_camera")
         col.prop(s, "smooth")
         col.prop(s, "fov")

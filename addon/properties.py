@@ -1,6 +1,7 @@
 """The add-on's settings, stored on the scene (``scene.video_mocap``)."""
 import bpy
 
+from ..inference.bones import HEIGHTS
 from ..inference.camera import TYPICAL_HEIGHT
 from ..retarget.presets import known_presets, load_preset
 
@@ -85,6 +86,12 @@ class VideoMocapSettings(bpy.types.PropertyGroup):
                                            description="How high above the floor the camera was (the default: held "
                                                        "or on a tripod); the solve expects it to look down at the "
                                                        "feet from there, so a known height sets the world's tilt better")
+    performer_height: bpy.props.FloatProperty(name="Performer Height", default=0.0, min=0.0, max=HEIGHTS[1],
+                                              subtype="DISTANCE", unit="LENGTH",
+                                              description="The performer's height, floor to the top of the head (0: "
+                                                          "unknown). One view cannot tell a small person near the "
+                                                          "camera from a tall one further away: a known height sets "
+                                                          "the body's size and its distance, so the root's path")
     smooth: bpy.props.FloatProperty(name="Smoothing", default=0.5, min=0.0, max=1.0, subtype="FACTOR")
     fov: bpy.props.FloatProperty(name="Field of View", default=60.0, min=10.0, max=170.0,
                                  description="Field of view across the long side of the frame, of the camera that filmed the clip (degrees)")

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..motion import Motion, MotionError
 from ..retarget.solver import UNSEEN_FINGERS
+from .bones import check_height
 from .camera import TYPICAL_HEIGHT
 
 
@@ -60,7 +61,7 @@ def _capture(args: argparse.Namespace) -> int:
                           smooth=args.smooth, fov=args.fov, focal_px=args.focal, start=args.start, stop=args.stop,
                           fix_swaps=not args.keep_swaps, constant_bones=not args.per_frame_bones, solve=not args.no_solve,
                           person=args.person, detector=args.detector, hands=args.hands, moving_camera=not args.fixed_camera,
-                          camera_height=args.camera_height)
+                          camera_height=args.camera_height, performer_height=args.performer_height)
     if args.threads is not None:
         from . import runtime
 
@@ -91,6 +92,9 @@ def _capture(args: argparse.Namespace) -> int:
              f"{meta['contact_frames']['right']} (right) frames, solve {meta['solve_ms_per_frame']} ms/frame" if meta.get("solved") else "")
           + "".join(f"; {g} left/right swaps undone on {n} frames" for g, n in meta.get("swapped_frames", {}).items() if n))
     who = meta["person"]
+    print(f"performer {meta['performer_height_m']:.2f} m tall"
+          + (" (as given)" if args.performer_height else " (the lifter's guess: give --performer-height to set the "
+             "body's size, and with it its distance from the camera)"))
     print(f"captured {who['choice']}" + (f" (box {who['box']} on frame {who['frame']})" if who["box"] else "")
           + f": {who['lost_frames']} frames without them (left unseen), found again {who['refound']} times"
           + (f", another person taken out of the crop on {who['other_person_rejected']} frames" if who["other_person_rejected"] else ""))
@@ -123,7 +127,8 @@ def _batch(args: argparse.Namespace) -> int:
 
     opts = CaptureOptions(lifter=args.lifter, device=args.device, smooth=args.smooth, fov=args.fov, person=args.person,
                           solve=not args.no_solve, detector=args.detector, hands=args.hands,
-                          moving_camera=not args.fixed_camera, camera_height=args.camera_height)
+                          moving_camera=not args.fixed_camera, camera_height=args.camera_height,
+                          performer_height=args.performer_height)
     outputs = Outputs(bvh=args.bvh, preview=args.preview, blend=args.blend, force=args.force, unseen_fingers=args.unseen_fingers)
     executor, client = None, None
     if args.scheduler:
@@ -163,6 +168,14 @@ def _metres(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r}: give a height above the floor in metres, e.g. 1.4")
     return value
+
+
+def _height(text: str) -> float:
+    """A person's height in metres (argparse type)."""
+    try:
+        return check_height(float(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how high above the floor the camera was, metres (default 1.4: held or on a tripod); the "
                           "solve expects it to look down at the feet from there, so a known height sets the world's "
                           "tilt better")
+    cap.add_argument("--performer-height", type=_height, metavar="M",
+                     help="the performer's height, floor to the top of the head, metres (e.g. 1.75): one view cannot "
+                          "tell a small person near the camera from a tall one further away, so by default the body "
+                          "gets the lifter's typical size; a known height sets its size and distance")
     cap.add_argument("--person", default="auto",
                      help="whom to capture: an index into the people found on the start frame (numbered left to "
                           "right; a wrong index lists who was found), a pixel 'x,y' on the person, or a box "
@@ -244,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--smooth", type=float, default=0.5)
     bat.add_argument("--fov", type=float, default=60.0)
     bat.add_argument("--camera-height", type=_metres, default=TYPICAL_HEIGHT, metavar="M", help="as for capture")
+    bat.add_argument("--performer-height", type=_height, metavar="M", help="as for capture (the same performer in every clip)")
     bat.add_argument("--bvh", action="store_true", help="also write NAME.bvh")
     bat.add_argument("--preview", action="store_true", help="also write NAME_preview.mp4")
     bat.add_argument("--blend", action="store_true", help="also write NAME.blend per clip (needs bpy)")

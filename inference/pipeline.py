@@ -27,7 +27,7 @@ import numpy as np
 from ..motion import Motion
 from ..skeleton import load_map, load_skeleton
 from .. import filters
-from .bones import clip_bone_lengths, with_bone_lengths
+from .bones import check_height, clip_bone_lengths, height_scale, performer_height, with_bone_lengths
 from .camera import TYPICAL_HEIGHT, camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
 from .camera_motion import (BackgroundFlow, camera_rotations, from_reference, largest_turn, person_box, reference_pixels,
                             to_reference, turn_from_feet)
@@ -79,6 +79,7 @@ class CaptureOptions:
     hands: bool = False  # 21 points a hand from MediaPipe's hand models (the motion's skeleton becomes h36m17_hands)
     moving_camera: bool = True  # follow a camera that pans, tilts or rolls (from the background); off: a fixed camera
     camera_height: float = TYPICAL_HEIGHT  # m above the floor the camera filmed from (the solve's pitch prior; a guess)
+    performer_height: float | None = None  # m, floor to the top of the head: sets the body's size, so its distance (None: the lifter's)
 
 
 def fill_gaps(pixels: np.ndarray, conf: np.ndarray, seen: np.ndarray, max_frames: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -148,6 +149,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         raise ValueError(f"unknown lifter {opts.lifter!r}; choose one of {', '.join(LIFTERS)}")
     if not opts.camera_height > 0:
         raise ValueError(f"camera_height {opts.camera_height!r}: give the camera's height above the floor in metres")
+    if opts.performer_height is not None:
+        check_height(opts.performer_height)
     progress = progress or (lambda *a: None)
     choice = PersonChoice.parse(opts.person)  # a malformed choice fails before any work
     cap, info = open_video(video)
@@ -237,6 +240,11 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     lengths = clip_bone_lengths(rel, lift_conf, body) if opts.constant_bones else None
     if lengths is not None:
         rel = with_bone_lengths(rel, lengths, body).astype(np.float32)
+    if opts.performer_height is not None:  # the size one view cannot tell (see .bones): the body, and so its distance
+        scale = height_scale(lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body), body,
+                             opts.performer_height)
+        rel = (rel * scale).astype(np.float32)
+        lengths = None if lengths is None else lengths * scale
     f = focal_length(opts, info.width, info.height)
     centre = np.array([info.width / 2, info.height / 2])
     root = place_in_camera(rel, pixels, conf, f, centre)
@@ -336,6 +344,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             "detector_runs": tracker.detections, "frames_without_person": int((~seen).sum()), "person": tracker.summary(),
             "swapped_frames": {g: int(f.sum()) for g, f in swapped.items()} if swapped else {},
             "bone_lengths_m": {n: round(float(v), 4) for n, v in zip(body.names, lengths)} if lengths is not None else {},
+            "performer_height_m": round(performer_height(lengths if lengths is not None else clip_bone_lengths(
+                cam[:, :17] - cam[:, :1], lift_conf, body), body), 3),  # as given, or the lifter's guess
             "unseen_stretches": [[a, b] for a, b in long_gaps],
             "joints_never_seen": never_seen(conf[:, :17], seen, mapping.target.names, opts.threshold),
             "camera": {"pitch_deg": round(pitch(rotation), 2), "roll_deg": round(roll(rotation), 2),

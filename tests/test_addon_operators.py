@@ -32,7 +32,8 @@ def _mixamo():
 
 
 def test_the_panel_settings_reach_the_capture(scene):
-    """What the panel sets is what the capture and its solve are given (the camera's height among them)."""
+    """What the panel sets is what the capture and its solve are given (the camera's and the performer's height
+    among them)."""
     from video_mocap.addon.operators import _options
     from video_mocap.inference.camera import TYPICAL_HEIGHT
     from video_mocap.inference.pipeline import _solve_options
@@ -43,6 +44,9 @@ def test_the_panel_settings_reach_the_capture(scene):
     opts = _options(s)
     assert (opts.camera_height, opts.moving_camera, opts.lifter) == (pytest.approx(2.2), False, "single")
     assert _solve_options(opts).camera_height == pytest.approx(2.2)
+    assert opts.performer_height is None, "0 in the panel: the height is unknown"
+    s.performer_height = 1.62
+    assert _options(s).performer_height == pytest.approx(1.62)
 
 
 @pytest.mark.parametrize("lifter", ["single", "context"])

@@ -1,7 +1,9 @@
 """One skeleton per clip: bone lengths estimated once (left = right), every frame rebuilt with them."""
 import numpy as np
+import pytest
 
-from video_mocap.inference.bones import clip_bone_lengths, with_bone_lengths
+from video_mocap.inference.bones import (STATURE_SHARE, clip_bone_lengths, height_scale, performer_height, standing_height,
+                                        with_bone_lengths)
 from video_mocap.skeleton import load_skeleton
 
 from mocap_fixture import REST
@@ -39,3 +41,16 @@ def test_lengths_come_from_seen_frames():
     conf[:10, 3] = 0.0
     lengths = clip_bone_lengths(poses, conf, BODY)
     assert abs(lengths[3] - shin) < 1e-6 and abs(lengths[6] - shin) < 1e-6
+
+
+def test_a_known_height_sets_the_skeleton_size():
+    """Standing height = thigh + shin + spine to the head's top; a given height scales the skeleton to stand for
+    it (a share of it: the detector's points span less of a body than its joint centres)."""
+    lengths = clip_bone_lengths(REST[None] - REST[0], np.ones((1, 17)), BODY)
+    assert abs(standing_height(lengths, BODY) - REST[10, 1]) < 0.06  # the fixture stands on y = 0
+    scale = height_scale(lengths, BODY, 1.6)
+    assert abs(performer_height(lengths * scale, BODY) - 1.6) < 1e-9
+    assert abs(standing_height(lengths * scale, BODY) - 1.6 * STATURE_SHARE) < 1e-9
+    for bad in (175.0, 0.0, -1.0, float("nan")):  # centimetres, nothing, nonsense: said in metres
+        with pytest.raises(ValueError, match="height in metres"):
+            height_scale(lengths, BODY, bad)

@@ -253,6 +253,10 @@ def test_bad_inputs(tmp_path):
         capture(black, CaptureOptions(camera_height=0.0))
     with pytest.raises(SystemExit):  # argparse: "give a height above the floor in metres"
         main(["capture", str(black), "-o", str(tmp_path / "y.npz"), "--camera-height", "-1"])
+    with pytest.raises(ValueError, match="performer's height in metres"):
+        capture(black, CaptureOptions(performer_height=175.0))  # centimetres
+    with pytest.raises(SystemExit):
+        main(["capture", str(black), "-o", str(tmp_path / "y.npz"), "--performer-height", "175"])
     out = tmp_path / "x.npz"
     assert main(["capture", str(black), "-o", str(out), "--lifter", "single", "-q"]) == 1
     assert not out.exists(), "no partial output"
@@ -291,6 +295,19 @@ def test_one_skeleton_per_clip(clip):
     assert cv(fixed) < 1e-4 and cv(free) > 0.01
     b = fixed.meta["bone_lengths_m"]
     assert b["l_knee"] == b["r_knee"] and 0.3 < b["l_knee"] < 0.6 and free.meta["bone_lengths_m"] == {}
+
+
+def test_a_known_height_sets_the_size_and_the_distance(clip):
+    """Given the performer's height, the clip's skeleton stands for it and the body is placed as much further
+    from the camera (a small person near and a tall one far look alike); the pose is the same."""
+    guess = capture(clip, CaptureOptions(lifter="single", device="cpu"))
+    tall = capture(clip, CaptureOptions(lifter="single", device="cpu", performer_height=2.1))
+    scale = 2.1 / guess.motion.meta["performer_height_m"]
+    assert tall.motion.meta["performer_height_m"] == pytest.approx(2.1, abs=1e-3) and scale > 1.1
+    ratio = np.median(tall.root[:, 2] / guess.root[:, 2])
+    assert abs(ratio / scale - 1) < 0.03, (ratio, scale)
+    b, g = tall.motion.meta["bone_lengths_m"], guess.motion.meta["bone_lengths_m"]
+    assert b["l_knee"] / g["l_knee"] == pytest.approx(scale, rel=1e-3)
 
 
 def test_floor_sits_under_the_planted_foot_on_a_typical_frame():

@@ -1,4 +1,7 @@
 """The rendered-footage harness: character build, ground-truth projection, a tiny render."""
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -31,6 +34,8 @@ def test_body_shape_follows_the_macro_values():
         co = np.array([v.co for v in bpy.data.objects["Test"].data.vertices])
         hips = arm.data.bones["thigh_l"].head_local.x - arm.data.bones["thigh_r"].head_local.x
         sizes[label] = (np.ptp(co[:, 2]), np.ptp(co[:, 1]), abs(hips))
+        assert character.stature(body) == pytest.approx(np.ptp(co[:, 2]), abs=1e-4), "the height a user would give"
+        assert character.Body.from_json(json.dumps(asdict(body))) == body
     (h0, d0, w0), (h1, d1, w1) = sizes["short slim woman"], sizes["tall heavy man"]
     assert 1.35 < h0 < 1.6 and 1.85 < h1 < 2.1, sizes
     assert d1 > d0 * 1.1, "the heavy body is deeper"
@@ -88,6 +93,12 @@ def test_benchmark_renders_and_scores_one_clip(tmp_path, cmu_file):
     before = (tmp_path / f"{shot.name}.mp4").stat().st_mtime
     benchmark.run(tmp_path, (shot,), lifters=(), mediapipe=False, data=cmu_file)
     assert (tmp_path / f"{shot.name}.mp4").stat().st_mtime == before, "rendered clips are reused"
+    rows = benchmark.run(tmp_path, (shot,), lifters=("single",), mediapipe=False, data=cmu_file, known_height=True,
+                         known_lens=True)
+    (told,) = [r for r in rows if r["method"] == "single height lens"]  # beside the earlier run's row
+    assert told["told"]["focal_px"] == pytest.approx(g["K"][0, 0])
+    assert told["told"]["performer_height"] == pytest.approx(
+        character.stature(character.Body.from_json(str(g["body"]))))
 
 
 def test_mediapipe_scoring_on_the_common_joints(tmp_path):

@@ -84,8 +84,11 @@ def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float =
 
 
 def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediapipe: bool = True, data: str = DEFAULT_DATA,
-        samples: int = 4, scale: float = 1.0, detector: str = "full", options: dict | None = None) -> list[dict]:
-    """Render (if needed) and score every shot; one row per shot and method (``options``: more capture options)."""
+        samples: int = 4, scale: float = 1.0, detector: str = "full", options: dict | None = None,
+        known_height: bool = False, known_lens: bool = False) -> list[dict]:
+    """Render (if needed) and score every shot; one row per shot and method (``options``: more capture options;
+    ``known_height`` / ``known_lens``: each capture given the rendered person's height / the render's focal
+    length, as a user who knows them would, in rows named 'LIFTER height', 'LIFTER lens', 'LIFTER height lens')."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -93,8 +96,19 @@ def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediap
         t0 = time.perf_counter()
         video, gt = render_shot(shot, out, data, samples, scale=scale)
         print(f"[{i + 1}/{len(shots)}] {shot.name}: rendered in {time.perf_counter() - t0:.0f} s", flush=True)
+        mine, told = dict(options or {}), ""
+        if known_height:
+            from .character import Body, stature
+
+            mine["performer_height"], told = stature(Body.from_json(str(np.load(gt)["body"]))), " height"
+        if known_lens:
+            mine["focal_px"], told = float(np.load(gt)["K"][0, 0]), told + " lens"
         for lifter in lifters:
-            rows.append(S.score(video, gt, lifter, detector=detector, **(options or {})) | {"shot": asdict(shot)})
+            row = S.score(video, gt, lifter, detector=detector, **mine) | {"shot": asdict(shot)}
+            if told:  # what the capture was told, beside the method's name
+                row |= {"method": row["method"] + told,
+                        "told": {k: mine[k] for k in ("performer_height", "focal_px") if k in mine}}
+            rows.append(row)
         if mediapipe:
             landmarks = mediapipe_landmarks(video, out / f"{shot.name}_mediapipe.npz")
             rows.append(S.score_mediapipe(landmarks, gt) | {"shot": asdict(shot)})
@@ -153,10 +167,14 @@ def main(argv=None) -> None:
     p.add_argument("--samples", type=int, default=4, help="Cycles samples per pixel")
     p.add_argument("--shots", type=int, default=len(SET), help="only the first N shots of the set")
     p.add_argument("--fixed-camera", action="store_true", help="capture as if no camera turned (the 'before' rows)")
+    p.add_argument("--known-height", action="store_true",
+                   help="give each capture the rendered person's height (rows 'LIFTER height'), as a user who knows it")
+    p.add_argument("--known-lens", action="store_true",
+                   help="give each capture the render's focal length (rows 'LIFTER lens'), as a user who knows it")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     rows = run(a.out, SET[: a.shots], tuple(a.lifters), not a.no_mediapipe, a.data, a.samples, detector=a.detector,
-               options={"moving_camera": False} if a.fixed_camera else None)
+               options={"moving_camera": False} if a.fixed_camera else None, known_height=a.known_height, known_lens=a.known_lens)
     print(f"\n{len(SET[: a.shots])} clips in {(time.perf_counter() - t0) / 60:.1f} min; "
           f"`python -m video_mocap.models.synth.benchmark {' '.join(argv if argv is not None else sys.argv[1:])}`\n")
     print_tables(rows)

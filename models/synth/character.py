@@ -47,6 +47,19 @@ class Body:
                    legs=str(rng.choice(["long", "long", "short"])))
 
 
+    @classmethod
+    def from_json(cls, text: str) -> "Body":
+        """A body as a render's truth file records it (``body``: the fields as JSON)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(text).items()})
+
+
+def stature(body: Body) -> float:
+    """The body's height (m), floor to the top of the head, as it stands in its rest pose."""
+    verts, faces, groups = read_base_mesh(body)
+    used = np.unique(np.concatenate([f for f, g in zip(faces, groups) if g == "body"]))
+    return float(np.ptp(verts[used, 2]))
+
+
 def _split(value: float, names: tuple[str, str, str]) -> dict[str, float]:
     """MakeHuman's piecewise-linear macro weights: 0 -> names[0], 0.5 -> names[1], 1 -> names[2]."""
     v = float(np.clip(value, 0, 1))
