@@ -39,7 +39,6 @@ def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray, skeleton: Skeleto
     return out
 
 
-
 #: Heights a performer may be given (m): outside these, the number is a mistake (centimetres, feet).
 HEIGHTS = (0.5, 2.6)
 #: A captured skeleton's :func:`standing_height` as a share of the performer's height: the size at which the
@@ -51,7 +50,7 @@ STATURE_SHARE = 0.93
 
 
 def standing_height(lengths: np.ndarray, skeleton: Skeleton) -> float:
-    """Height (m) of a skeleton standing straight, floor to the top of the head: the bones ending at its
+    """Height (m) of a skeleton standing straight, floor to its head-top joint: the bones ending at its
     ``standing_height`` joints (thigh, shin and the spine up to the head's top). On the CMU mocap's standing
     frames this sum is the head top's height above the floor (median ratio 0.999, quartiles 0.99-1.02), and on
     the rendered MakeHuman people it is the body's height within 1.1 %."""
