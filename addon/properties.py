@@ -26,8 +26,8 @@ def _device_items(self, context):
              "DirectML on Windows (any DirectX 12 GPU), CoreML on macOS, CUDA with onnxruntime-gpu")]
 
 
-LIFTERS = [("mpm", "Temporal (MPM)", "27-frame windows (the default): the best on real footage (61 mm PA-MPJPE, "
-            "MediaPipe 92) and rendered people (81.5 mm, MediaPipe 86), the least jitter and foot sliding; fills "
+LIFTERS = [("mpm", "Temporal (MPM)", "27-frame windows (the default): the best on real footage (62 mm PA-MPJPE, "
+            "MediaPipe 92) and rendered people (80.5 mm, MediaPipe 86), the least jitter and foot sliding; fills "
             "occlusions from neighbouring frames"),
            ("single", "Single frame", "Each frame's 2D on its own: the best on the mocap test (76 mm), real footage "
             "66 mm and rendered people 82 mm PA-MPJPE; also lying and upside-down bodies"),

@@ -5,8 +5,8 @@
   the overlapping windows with tapered weights; it also completes partial 3D with the same model.
 
 Both lift the mirror image too (left and right swapped, x negated) and average it, mirrored back, with the
-direct result (``flip``; CMU held-out test, P1 / P2 mm: single 78.0 / 55.0 -> 76.4 / 52.9, MPM 87.3 / 57.6 ->
-84.2 / 55.5): a lifter's errors on a pose and on its mirror image are partly independent.
+direct result (``flip``; CMU held-out test, P1 / P2 mm: single 78.0 / 55.0 -> 76.4 / 52.9, MPM 84.7 / 56.0 ->
+82.5 / 54.5): a lifter's errors on a pose and on its mirror image are partly independent.
 """
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ class WindowLifter:
     def complete(self, pose3d: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Fill unknown joints of a pelvis-relative 3D sequence (T, J, 3) in camera-like axes
         (y down); ``known`` (T, J) is True where a joint is given. Known joints come back as given (with
-        ``flip``, the mirror image completed too and averaged: one hidden limb 150.5 -> 146.8 mm)."""
+        ``flip``, the mirror image completed too and averaged: one hidden limb 147.4 -> 143.6 mm)."""
         known = np.asarray(known, bool)
         return mirror_average(self._complete, pose3d, known) if self.flip else self._complete(pose3d, known)
 

@@ -132,6 +132,25 @@ def tumble(joints: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray
     return out
 
 
+#: The joints a lean turns: everything above the hips (spine, head, arms).
+UPPER = tuple(j for j, n in enumerate(SKELETON.names) if n not in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle"))
+
+
+def lean(joints: np.ndarray, rng: np.random.Generator, p: float, max_deg: float = 40.0) -> np.ndarray:
+    """Windows (B, T, J, 3) whose upper body is turned, with probability ``p`` each, about the pelvis by a random
+    angle (up to ``max_deg``) about a random horizontal axis, the legs left as they are: bending forward, leaning
+    back or to a side, held through the window (lunges, bows, reaching down: poses the mocap has few of)."""
+    out = joints.copy()
+    for i in np.flatnonzero(rng.random(len(joints)) < p):
+        az, angle = rng.uniform(0, 2 * np.pi), np.radians(rng.uniform(-max_deg, max_deg))
+        k = np.array([np.cos(az), 0.0, np.sin(az)])
+        K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+        R = (np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K).astype(np.float32)
+        pelvis = joints[i, :, :1]
+        out[i][:, UPPER] = (joints[i][:, UPPER] - pelvis) @ R.T + pelvis
+    return out
+
+
 def mirror(joints: np.ndarray) -> np.ndarray:
     """Left/right mirror image of Y-up poses (..., J, 3): negate x and swap sides."""
     out = joints[..., SKELETON.mirror_permutation, :].copy()
@@ -268,10 +287,10 @@ class WindowSampler:
     """
 
     def __init__(self, clips: Clips, speed: tuple[float, float] = (0.8, 2.1), bones: bool = True, mirror: bool = True,
-                 tumble: float = 0.0):
+                 tumble: float = 0.0, lean: float = 0.0):
         self.clips = clips
         self.lengths = np.array([len(j) for j in clips.joints])
-        self.speed, self.bones, self.mirror, self.tumble = speed, bones, mirror, tumble
+        self.speed, self.bones, self.mirror, self.tumble, self.lean = speed, bones, mirror, tumble, lean
 
     def windows(self, n: int, t: int, rng: np.random.Generator, steps: bool = False):
         """(n, t, J, 3) world poses, time-resampled by a random speed; with ``steps`` also the (n,) source
@@ -300,6 +319,8 @@ class WindowSampler:
             world[flip] = mirror(world[flip])
         if self.bones:
             world = scale_bones(world, random_bone_factors(n, rng)[:, None])
+        if self.lean:
+            world = lean(world, rng, self.lean)
         if self.tumble:
             world = tumble(world, rng, self.tumble)
         cams = random_cameras(world[:, t // 2, 0], rng)

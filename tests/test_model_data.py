@@ -131,3 +131,23 @@ def test_tumble_turns_whole_windows_rigidly():
     d_out = np.linalg.norm(out[:, :, :, None] - out[:, :, None], axis=-1)
     np.testing.assert_allclose(d_in, d_out, atol=1e-4)  # rigid: every distance kept, within and across frames
     np.testing.assert_allclose(out[:, :, 0].mean(1), joints[:, :, 0].mean(1), atol=1e-4)  # about the mean pelvis
+
+
+def test_lean_turns_the_upper_body_over_the_legs():
+    from video_mocap.models.data import SKELETON, UPPER, lean
+
+    rng = np.random.default_rng(0)
+    joints = rng.normal(0, 0.3, (40, 5, 17, 3)).astype(np.float32)
+    out = lean(joints, rng, 0.5)
+    changed = np.abs(out - joints).max(axis=(1, 2, 3)) > 1e-4
+    assert 10 < changed.sum() < 30, "about half of the windows leaned"
+    legs = [j for j in range(17) if j not in UPPER]
+    assert SKELETON.names[UPPER[0]] == "spine" and len(legs) == 7
+    np.testing.assert_array_equal(out[:, :, legs], joints[:, :, legs])  # the pelvis and legs stay
+    for j, p in enumerate(SKELETON.parents):  # every bone keeps its length
+        if p >= 0:
+            np.testing.assert_allclose(np.linalg.norm(out[..., j, :] - out[..., p, :], axis=-1),
+                                       np.linalg.norm(joints[..., j, :] - joints[..., p, :], axis=-1), atol=1e-5)
+    up = out[changed][:, :, UPPER] - out[changed][:, :, :1]  # one turn per window: the upper body stays rigid
+    was = joints[changed][:, :, UPPER] - joints[changed][:, :, :1]
+    np.testing.assert_allclose(np.linalg.norm(up, axis=-1), np.linalg.norm(was, axis=-1), atol=1e-5)
