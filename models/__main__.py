@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--cameras", type=int, default=1,
                     help="random cameras per clip (default 1); more make the figure less dependent on one draw")
     ev.add_argument("--clean-2d", action="store_true", help="exact projected 2D (confidence 1) instead of detector-like 2D")
+    ev.add_argument("--lean", type=float, default=0.0, metavar="DEG",
+                    help="first turn every clip's upper body by DEG about the world X axis through the pelvis (bent over, "
+                         "leaning back): how a lifter copes with leaning bodies")
     ev.add_argument("--no-flip", action="store_true",
                     help="lift without the mirror average (the capture averages each lift with its mirror image's)")
     ev.add_argument("--json", help="write the metrics (overall and per clip) to this file")
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.onnx).is_file():
             raise SystemExit(f"error: no lifter at {args.onnx} (the shipped ones are in models/weights/*.onnx)")
         result = evaluate(args.onnx, args.data, args.split, args.tiers, args.seed, args.json, args.cameras, args.clean_2d,
-                          not args.no_flip)
+                          not args.no_flip, args.lean)
         print_table(result)
     return 0
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..inference.normalize import normalize_keypoints, person_scale
+from ..rotations import axis_angle
 from ..skeleton import load_skeleton
 
 #: The shared training data folder beside the checkout (``../shared/data`` next to the repository root).
@@ -117,23 +118,34 @@ def random_bone_factors(b: int, rng: np.random.Generator, spread: float = 0.08) 
     return (glob * per).astype(np.float32)
 
 
+def _horizontal_turn(rng: np.random.Generator, max_deg: float) -> np.ndarray:
+    """A rotation (3, 3) about a random horizontal axis (Y-up) by a random angle within +-``max_deg``."""
+    az = rng.uniform(0, 2 * np.pi)
+    return axis_angle(np.array([np.cos(az), 0.0, np.sin(az)]), np.radians(rng.uniform(-max_deg, max_deg))).astype(np.float32)
+
+
 def tumble(joints: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
     """Windows (B, T, J, 3) turned, with probability ``p`` each, about a random horizontal axis through their
     mean pelvis by a random angle (-180..180 deg): bodies lying, leaning, upside down, cartwheeling, seen
     from any side. The cameras are placed after this, so the camera never follows the turn."""
     out = joints.copy()
     for i in np.flatnonzero(rng.random(len(joints)) < p):
-        az, angle = rng.uniform(0, 2 * np.pi), rng.uniform(-np.pi, np.pi)
-        k = np.array([np.cos(az), 0.0, np.sin(az)])
-        K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-        R = np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
         centre = joints[i, :, 0].mean(0)
-        out[i] = (joints[i] - centre) @ R.T.astype(np.float32) + centre
+        out[i] = (joints[i] - centre) @ _horizontal_turn(rng, 180.0).T + centre
     return out
 
 
 #: The joints a lean turns: everything above the hips (spine, head, arms).
-UPPER = tuple(j for j, n in enumerate(SKELETON.names) if n not in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle"))
+UPPER = tuple(j for j, n in enumerate(SKELETON.names)
+              if n not in ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle"))
+
+
+def lean_upper(joints: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """Poses (..., J, 3) with the upper body (:data:`UPPER`) turned by ``rotation`` (3, 3) about the pelvis."""
+    out = joints.copy()
+    pelvis = joints[..., :1, :]
+    out[..., UPPER, :] = (joints[..., UPPER, :] - pelvis) @ rotation.T.astype(joints.dtype) + pelvis
+    return out
 
 
 def lean(joints: np.ndarray, rng: np.random.Generator, p: float, max_deg: float = 40.0) -> np.ndarray:
@@ -142,12 +154,7 @@ def lean(joints: np.ndarray, rng: np.random.Generator, p: float, max_deg: float 
     back or to a side, held through the window (lunges, bows, reaching down: poses the mocap has few of)."""
     out = joints.copy()
     for i in np.flatnonzero(rng.random(len(joints)) < p):
-        az, angle = rng.uniform(0, 2 * np.pi), np.radians(rng.uniform(-max_deg, max_deg))
-        k = np.array([np.cos(az), 0.0, np.sin(az)])
-        K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-        R = (np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K).astype(np.float32)
-        pelvis = joints[i, :, :1]
-        out[i][:, UPPER] = (joints[i][:, UPPER] - pelvis) @ R.T + pelvis
+        out[i] = lean_upper(joints[i], _horizontal_turn(rng, max_deg))
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from ..inference import runtime
 from ..inference.lifters import FrameLifter, WindowLifter
 from ..inference.normalize import normalize_keypoints
+from ..rotations import axis_angle
 from . import data as D
 
 LEGS = D.LIMBS["r_leg"] + D.LIMBS["l_leg"]
@@ -116,15 +117,19 @@ def _mean(rows: list[dict], key: str, weights: list[int]) -> float:
 
 
 def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFAULT_TIERS, seed: int = 2024,
-             json_out: str | None = None, cameras: int = 1, clean_2d: bool = False, flip: bool = True) -> dict:
+             json_out: str | None = None, cameras: int = 1, clean_2d: bool = False, flip: bool = True,
+             lean: float = 0.0) -> dict:
     """Metrics of one ONNX lifter on the clips of ``split``, each seen by ``cameras`` random cameras (``flip``:
-    lifted with the mirror average, as the capture lifts)."""
+    lifted with the mirror average, as the capture lifts; ``lean``: every clip's upper body first turned by that
+    many degrees about the world's X axis through the pelvis, a body bent over or leaning back)."""
     kind, lifter = load_lifter(onnx_path, flip)
     clips = D.load_clips(data, split, tiers)
     if len(clips) == 0:
         raise ValueError(f"{data}: no clips in split {split!r} for tiers {tiers}")
     rows, legs, limbs = [], [], []
+    turn = axis_angle(np.array([1.0, 0.0, 0.0]), np.radians(lean))
     for i, (joints, name) in enumerate(zip(clips.joints, clips.names)):
+        joints = D.lean_upper(joints, turn) if lean else joints
         for v in range(cameras):
             rng = np.random.default_rng([seed, i] if v == 0 else [seed, i, v])  # camera 0 = the one-camera result
             pixels, conf, gt = fixed_view(joints, rng, clean_2d)
@@ -146,7 +151,7 @@ def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFA
     if limbs:
         overall["limb_completion_3d_mpjpe"] = float(np.average(np.reshape(limbs, (-1, 4)).mean(1), weights=frames))
     result = {"model": str(onnx_path), "kind": kind, "data": str(data), "split": split, "tiers": tiers, "seed": seed,
-              "cameras": cameras, "clean_2d": clean_2d, "flip": flip, "clips": len(clips), "frames": int(sum(frames)), "overall": overall, "per_clip": rows}
+              "cameras": cameras, "clean_2d": clean_2d, "flip": flip, "lean": lean, "clips": len(clips), "frames": int(sum(frames)), "overall": overall, "per_clip": rows}
     if json_out:
         Path(json_out).write_text(json.dumps(result, indent=2))
     return result
@@ -157,7 +162,8 @@ def print_table(result: dict) -> None:
     cams = result.get("cameras", 1)
     print(f"{result['model']} ({result['kind']}) on {result['data']} [{result['split']}]: "
           f"{result['clips']} clips x {cams} camera{'s' * (cams > 1)}, {result['frames']} frames, camera seed "
-          f"{result['seed']}, {'exact' if result.get('clean_2d') else 'detector-like'} 2D{', mirror-averaged' if result.get('flip') else ''}")
+          f"{result['seed']}, {'exact' if result.get('clean_2d') else 'detector-like'} 2D{', mirror-averaged' if result.get('flip') else ''}"
+          + (f", upper body leant {result['lean']:g} deg" if result.get("lean") else ""))
     print(f"{'clip':40s} {'frames':>6s} {'P1':>6s} {'P2':>6s} {'N':>6s} {'PCK':>6s} {'AUC':>6s} {'MPJVE':>6s} {'accel':>6s}")
     names = short_names([r["clip"] for r in result["per_clip"]]) + ["ALL (frame-weighted)"]
     for name, r in zip(names, result["per_clip"] + [{"frames": result["frames"], **o}]):

@@ -29,7 +29,7 @@ def test_every_evaluate_option_has_help(tmp_path):
     done = _run("evaluate", "--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     options = [w for w in done.stdout.split() if w.startswith("--")]
-    assert {"--data", "--split", "--tiers", "--cameras", "--clean-2d", "--seed", "--json"} <= set(options)
+    assert {"--data", "--split", "--tiers", "--cameras", "--clean-2d", "--lean", "--seed", "--json"} <= set(options)
     assert "all 'test'" in " ".join(done.stdout.split()), "says what a file without the held-out subjects becomes"
 
 
@@ -48,6 +48,9 @@ def test_more_cameras_and_clean_2d(tmp_path):
     # Camera 0 of every clip is the one-camera draw, so adding cameras only adds rows.
     assert two["per_clip"][0]["mpjpe"] == pytest.approx(one["per_clip"][0]["mpjpe"])
     assert clean["overall"]["mpjpe"] < two["overall"]["mpjpe"], "exact 2D lifts better than detector-like 2D"
+    leant = evaluate(SINGLE, data, cameras=1, lean=50.0)
+    assert leant["lean"] == 50.0 and leant["frames"] == one["frames"]
+    assert leant["overall"]["mpjpe"] != pytest.approx(one["overall"]["mpjpe"]), "the bodies were leant"
 
 
 def test_clip_names_keep_the_distinguishing_part():
