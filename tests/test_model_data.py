@@ -119,14 +119,20 @@ def test_sampler_on_shared_data(cmu_file):
     assert np.isfinite(b["kp"]).all()
 
 
+def _half_turned(augment):
+    """Random windows, ``augment``(windows, rng, 0.5) of them, and which windows it changed (about half)."""
+    rng = np.random.default_rng(0)
+    joints = rng.normal(0, 0.3, (40, 5, 17, 3)).astype(np.float32)
+    out = augment(joints, rng, 0.5)
+    changed = np.abs(out - joints).max(axis=(1, 2, 3)) > 1e-4
+    assert 10 < changed.sum() < 30, "about half of the windows changed"
+    return joints, out, changed
+
+
 def test_tumble_turns_whole_windows_rigidly():
     from video_mocap.models.data import tumble
 
-    rng = np.random.default_rng(0)
-    joints = rng.normal(0, 0.3, (40, 5, 17, 3)).astype(np.float32)
-    out = tumble(joints, rng, 0.5)
-    changed = np.abs(out - joints).max(axis=(1, 2, 3)) > 1e-4
-    assert 10 < changed.sum() < 30, "about half of the windows turned"
+    joints, out, _ = _half_turned(tumble)
     d_in = np.linalg.norm(joints[:, :, :, None] - joints[:, :, None], axis=-1)
     d_out = np.linalg.norm(out[:, :, :, None] - out[:, :, None], axis=-1)
     np.testing.assert_allclose(d_in, d_out, atol=1e-4)  # rigid: every distance kept, within and across frames
@@ -136,11 +142,7 @@ def test_tumble_turns_whole_windows_rigidly():
 def test_lean_turns_the_upper_body_over_the_legs():
     from video_mocap.models.data import SKELETON, UPPER, lean
 
-    rng = np.random.default_rng(0)
-    joints = rng.normal(0, 0.3, (40, 5, 17, 3)).astype(np.float32)
-    out = lean(joints, rng, 0.5)
-    changed = np.abs(out - joints).max(axis=(1, 2, 3)) > 1e-4
-    assert 10 < changed.sum() < 30, "about half of the windows leaned"
+    joints, out, changed = _half_turned(lean)
     legs = [j for j in range(17) if j not in UPPER]
     assert SKELETON.names[UPPER[0]] == "spine" and len(legs) == 7
     np.testing.assert_array_equal(out[:, :, legs], joints[:, :, legs])  # the pelvis and legs stay
