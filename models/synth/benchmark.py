@@ -83,6 +83,24 @@ def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float =
     return video, gt
 
 
+#: Capture options a user who knows them may give, as the benchmark names the rows given them.
+TOLD = {"performer_height": " height", "focal_px": " lens"}
+
+
+def _told(gt: Path, height: bool, lens: bool) -> dict[str, float]:
+    """The capture options a rendered clip's truth ``gt`` gives: the person's height, the camera's focal length."""
+    if not (height or lens):
+        return {}
+    truth, told = np.load(gt), {}
+    if height:
+        from .character import Body, stature  # bpy
+
+        told["performer_height"] = stature(Body.from_json(str(truth["body"])))
+    if lens:
+        told["focal_px"] = float(truth["K"][0, 0])
+    return told
+
+
 def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediapipe: bool = True, data: str = DEFAULT_DATA,
         samples: int = 4, scale: float = 1.0, detector: str = "full", options: dict | None = None,
         known_height: bool = False, known_lens: bool = False) -> list[dict]:
@@ -96,18 +114,11 @@ def run(out: str | Path, shots=SET, lifters=("single", "mpm", "context"), mediap
         t0 = time.perf_counter()
         video, gt = render_shot(shot, out, data, samples, scale=scale)
         print(f"[{i + 1}/{len(shots)}] {shot.name}: rendered in {time.perf_counter() - t0:.0f} s", flush=True)
-        mine, told = dict(options or {}), ""
-        if known_height:
-            from .character import Body, stature
-
-            mine["performer_height"], told = stature(Body.from_json(str(np.load(gt)["body"]))), " height"
-        if known_lens:
-            mine["focal_px"], told = float(np.load(gt)["K"][0, 0]), told + " lens"
+        told = _told(gt, known_height, known_lens)
         for lifter in lifters:
-            row = S.score(video, gt, lifter, detector=detector, **mine) | {"shot": asdict(shot)}
+            row = S.score(video, gt, lifter, detector=detector, **{**(options or {}), **told}) | {"shot": asdict(shot)}
             if told:  # what the capture was told, beside the method's name
-                row |= {"method": row["method"] + told,
-                        "told": {k: mine[k] for k in ("performer_height", "focal_px") if k in mine}}
+                row |= {"method": row["method"] + "".join(TOLD[k] for k in told), "told": told}
             rows.append(row)
         if mediapipe:
             landmarks = mediapipe_landmarks(video, out / f"{shot.name}_mediapipe.npz")

@@ -46,7 +46,6 @@ class Body:
                    shoes=tuple(float(c) for c in rng.uniform(0.02, 0.3, 3)), sleeves=str(rng.choice(["long", "short"])),
                    legs=str(rng.choice(["long", "long", "short"])))
 
-
     @classmethod
     def from_json(cls, text: str) -> "Body":
         """A body as a render's truth file records it (``body``: the fields as JSON)."""
@@ -56,8 +55,13 @@ class Body:
 def stature(body: Body) -> float:
     """The body's height (m), floor to the top of the head, as it stands in its rest pose."""
     verts, faces, groups = read_base_mesh(body)
-    used = np.unique(np.concatenate([f for f, g in zip(faces, groups) if g == "body"]))
-    return float(np.ptp(verts[used, 2]))
+    return float(np.ptp(verts[_skin(faces, groups)[1], 2]))
+
+
+def _skin(faces: list[list[int]], groups: list[str]) -> tuple[list[int], np.ndarray]:
+    """The base mesh's body faces (its other groups are helper geometry) and the vertices they use."""
+    keep = [i for i, g in enumerate(groups) if g == "body"]
+    return keep, np.unique(np.concatenate([faces[i] for i in keep]))
 
 
 def _split(value: float, names: tuple[str, str, str]) -> dict[str, float]:
@@ -150,8 +154,7 @@ def build(name: str = "Human", person: Body | None = None, rig_name: str = "game
     """The skinned character (mesh parented to its armature); returns the armature object."""
     person = person or Body()
     verts, faces, groups = read_base_mesh(person)
-    keep = [i for i, g in enumerate(groups) if g == "body"]
-    used = np.unique(np.concatenate([faces[i] for i in keep]))
+    keep, used = _skin(faces, groups)
     remap = -np.ones(len(verts), int)
     remap[used] = np.arange(len(used))
     mesh = bpy.data.meshes.new(name)
