@@ -40,7 +40,7 @@ def main() -> None:
     a = p.parse_args()
     from video_mocap.inference.detector import BlazePose
     from video_mocap.inference.person import Tracker
-    from video_mocap.inference.lifters import FrameLifter, WindowLifter
+    from video_mocap.inference.lifters import FrameLifter, FusedLifter
     from video_mocap.inference.pipeline import CaptureOptions, capture
     from video_mocap.inference.video import frames
     from video_mocap.inference.weights import weight_path
@@ -73,7 +73,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         px, conf = rng.uniform(300, 700, (3000, 17, 2)).astype(np.float32), np.ones((3000, 17), np.float32)
         lift = {}
-        for name, lifter in (("single", FrameLifter(weight_path("single"), a.device)), ("mpm", WindowLifter(weight_path("mpm"), a.device))):
+        for name, lifter in (("single", FrameLifter(weight_path("single"), a.device)), ("mpm", FusedLifter(weight_path("fusion"), weight_path("single"), weight_path("mpm"), a.device))):
             lifter.lift(px[:100], conf[:100])
             t0 = time.perf_counter()
             out = lifter.lift(px, conf)
@@ -110,7 +110,7 @@ def main() -> None:
     print(f"720p clip (720x1280), {a.frames} frames, provider {model.provider}")
     print(f"  decode {decode_fps:.0f} fps; detector {det_ms:.1f} ms; tracking (landmarks + crop) {track_ms:.1f} ms "
           f"= {1000 / track_ms:.1f} fps; hands (both: re-crop + landmarks) {hands_ms:.1f} ms")
-    print(f"  lifting: single {lift['single']:.3f} ms/frame, mpm {lift['mpm']:.3f} ms/frame (stride 9); "
+    print(f"  lifting: single {lift['single']:.3f} ms/frame, mpm {lift['mpm']:.3f} ms/frame (MPM windows 9 apart, the single lifter and the fusion); "
           f"mpm 3D completion {complete_ms:.3f} ms/frame; context {lift['context']:.3f} ms/frame (one frame a call)")
     print(f"  end to end (capture API, mpm): {a.frames / total:.1f} fps ({total:.1f} s); peak RSS {peak:.0f} MB; "
           f"detector runs {result.motion.meta['detector_runs']}")

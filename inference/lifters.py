@@ -3,6 +3,8 @@
 - :class:`FrameLifter` runs a single-frame model (``single``; also the ``mlp`` baseline) on each frame.
 - :class:`WindowLifter` runs MPM over sliding windows with overlap, padded at the ends, and blends
   the overlapping windows with tapered weights; it also completes partial 3D with the same model.
+- :class:`FusedLifter` runs both and fuses their lifts over time with the fusion network (``fusion``): per
+  joint and frame it weighs the two and corrects them from a 35-frame neighbourhood and the 2D.
 
 Both lift the mirror image too (left and right swapped, x negated) and average it, mirrored back, with the
 direct result (``flip``; CMU held-out test, P1 / P2 mm: single 78.0 / 55.0 -> 76.4 / 52.9, MPM 84.7 / 56.0 ->
@@ -125,10 +127,26 @@ class WindowLifter:
         return mirror_average(self._lift, pixels, conf) if self.flip else self._lift(pixels, conf)
 
     def _lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
-        starts = window_starts(len(pixels), self.window, self.stride)
-        kp = normalize_keypoints(self._cut(pixels, starts), self._cut(conf, starts))
+        return self._lift_clips(pixels[None], conf[None])[0]
+
+    def lift_clips(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
+        """Equal-length clips lifted together, as :meth:`lift` lifts each: (N, T, J, 2), (N, T, J) -> (N, T, J, 3)."""
+        n, t = conf.shape[:2]
+
+        def run(points: np.ndarray, per_joint: np.ndarray) -> np.ndarray:  # frames of all clips in a row: (N*T, J, ...)
+            return self._lift_clips(points.reshape(n, t, J, -1), per_joint.reshape(n, t, J)).reshape(n * t, J, 3)
+
+        flat = pixels.reshape(n * t, J, 2), conf.reshape(n * t, J)
+        return (mirror_average(run, *flat) if self.flip else run(*flat)).reshape(n, t, J, 3)
+
+    def _lift_clips(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
+        n, t = conf.shape[:2]
+        starts = window_starts(t, self.window, self.stride)
+        kp = normalize_keypoints(np.concatenate([self._cut(p, starts) for p in pixels]),
+                                 np.concatenate([self._cut(c, starts) for c in conf]))
         zeros = np.zeros(kp.shape, np.float32)
-        return stitch(self._infer(kp, zeros, zeros[..., 0], 0.0), starts, len(pixels))
+        out = self._infer(kp, zeros, zeros[..., 0], 0.0).reshape(n, len(starts), *kp.shape[1:])
+        return np.stack([stitch(o, starts, t) for o in out])
 
     def complete(self, pose3d: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Fill unknown joints of a pelvis-relative 3D sequence (T, J, 3) in camera-like axes
@@ -143,3 +161,30 @@ class WindowLifter:
         p, k = self._cut(pose3d, starts), self._cut(known, starts)
         out = stitch(self._infer(np.zeros(p.shape, np.float32), p, k, 1.0), starts, len(pose3d))
         return np.where(known[..., None], pose3d, out)
+
+
+class FusedLifter:
+    """The single-frame and MPM lifts fused over time by the fusion network (the whole clip in one run: a
+    temporal convolution, so any length; 10 minutes at 25 fps hold some 60 MB there). Completion is MPM's."""
+
+    def __init__(self, path: str | Path, single: str | Path, mpm: str | Path, device: str = "auto", flip: bool = True):
+        self.session = runtime.session(path, device)
+        self.single = FrameLifter(single, device, flip=flip)
+        self.mpm = WindowLifter(mpm, device, flip=flip)
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    def lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
+        """(T, J, 2) pixels, (T, J) confidences -> (T, J, 3) metres; joints with confidence 0 are filled."""
+        return self.fuse(pixels, conf, self.single.lift(pixels, conf), self.mpm.lift(pixels, conf))
+
+    def fuse(self, pixels: np.ndarray, conf: np.ndarray, single: np.ndarray, mpm: np.ndarray) -> np.ndarray:
+        """The network on given lifts (T, J, 3) of the clip whose 2D is ``pixels``, ``conf``."""
+        kp = normalize_keypoints(pixels[:, None], conf[:, None])[:, 0]
+        feeds = {"keypoints": kp, "single": single, "mpm": mpm}
+        return self.session.run(["pose3d"], {k: v[None].astype(np.float32) for k, v in feeds.items()})[0][0]
+
+    def complete(self, pose3d: np.ndarray, known: np.ndarray) -> np.ndarray:
+        return self.mpm.complete(pose3d, known)

@@ -35,7 +35,7 @@ from .contacts import ANKLES, CONTACT, ContactModel, contact_floor, pin_planted,
 from .detector import BlazePose
 from .hands import HandTracker, hand_points
 from .context import ContextLifter
-from .lifters import FrameLifter, WindowLifter
+from .lifters import FrameLifter, FusedLifter
 from .person import PersonChoice, Tracker
 from .solve import SolveOptions, solve
 from .swaps import find_swaps, handedness_prior, unswap
@@ -228,8 +228,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
     progress("lifting", 0, 1, 0.0)
     t1 = time.perf_counter()
     lift_conf = _masked(conf[:, :17], opts)
-    if opts.lifter == "mpm":
-        lifter = WindowLifter(weight_path("mpm"), opts.device)
+    if opts.lifter == "mpm":  # MPM's lifts and the single lifter's, fused over time
+        lifter = FusedLifter(weight_path("fusion"), weight_path("single"), weight_path("mpm"), opts.device)
     else:  # the context lifter's frames replace these; frames bridged across gaps keep the single lifter's
         lifter = FrameLifter(weight_path("single"), opts.device)
     rel = lifter.lift(pixels[:, :17], lift_conf)

@@ -109,11 +109,23 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     co.add_argument("--card", action="store_true", help="only measure the shipped network again and rewrite its card")
     co.add_argument("--no-ship", action="store_true", help="train only: leave models/weights as it is")
+    fu = sub.add_parser("fusion", help="train the temporal fusion of the single-frame and MPM lifts (data made once, kept in --out)")
+    fu.add_argument("--data", default=DEFAULT_DATA, help=DATA_HELP)
+    fu.add_argument("--out", default="models/runs/fusion", help="folder for the generated sets and the checkpoint")
+    fu.add_argument("--minutes", type=float, default=25.0, help="training time (the best on the val subjects is kept)")
+    fu.add_argument("--sequences", type=int, default=16000, help="training sequences of 54 frames")
+    fu.add_argument("--lr", type=float, default=1e-3)
+    fu.add_argument("--seed", type=int, default=0)
+    fu.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    fu.add_argument("--no-ship", action="store_true", help="train only: leave models/weights as it is")
+    fu.add_argument("--checkpoint", help="ship this checkpoint of an earlier run instead of training")
+    fu.add_argument("--train-command", default="", help="with --checkpoint: the command that trained it, for the card")
+    fu.add_argument("--note", default="", help="markdown file with a paragraph for the card")
     cd = sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     cd.add_argument("--heavy", action="store_true", help="build the heavy landmark model instead (npm @mediapipe/pose; 55 MB, not committed)")
     cd.add_argument("--hands", action="store_true", help="convert the hand landmark and hand re-crop models instead")
     args = p.parse_args(argv)
-    if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship", "contacts"):
+    if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship", "contacts", "fusion"):
         require_data(args.data)
 
     if args.command == "train":
@@ -163,6 +175,16 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_ship:
             command = " ".join(["python -m video_mocap.models contacts"] + (argv if argv is not None else sys.argv[1:])[1:])
             print(contacts.ship(ckpt, args.data, weight_path("single"), command))
+    elif args.command == "fusion":
+        from ..inference.weights import weight_path
+        from . import fusion
+
+        _threads(args.threads)
+        ckpt = Path(args.checkpoint) if args.checkpoint else fusion.train(
+            args.data, weight_path("single"), weight_path("mpm"), args.out, args.minutes, args.sequences, seed=args.seed, lr=args.lr)
+        if not args.no_ship:
+            command = args.train_command or " ".join(["python -m video_mocap.models fusion"] + (argv if argv is not None else sys.argv[1:])[1:])
+            print(fusion.ship(ckpt, args.data, command, note=Path(args.note).read_text() if args.note else ""))
     elif args.command == "convert-detector":
         from .card import ship_detector, ship_hands, ship_heavy
 

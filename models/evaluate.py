@@ -6,7 +6,8 @@ exact projections with ``clean_2d``), all from a fixed seed, then lifted exactly
 (``inference.lifters``). Metrics, in mm:
 P1 MPJPE (pelvis-relative), P2 PA-MPJPE (per-frame Procrustes), N-MPJPE (scale only), PCK@150 mm
 and AUC (0-150 mm), MPJVE (velocity error, per frame) and acceleration error (jitter); for MPM also
-3D completion of one whole hidden limb (error on that limb) and lifting with both legs hidden in 2D.
+3D completion of one whole hidden limb (error on that limb) and lifting with both legs hidden in 2D. A fusion
+network is scored with the single-frame and MPM lifters beside it (or the shipped ones).
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..inference import runtime
-from ..inference.lifters import FrameLifter, WindowLifter
+from ..inference.lifters import FrameLifter, FusedLifter, WindowLifter
+from ..inference.weights import WEIGHTS_DIR, weight_path
 from ..inference.normalize import normalize_keypoints
 from ..rotations import axis_angle
 from . import data as D
@@ -103,6 +105,9 @@ class CentreWindow:
 def load_lifter(path: str | Path, flip: bool = True):
     """(kind, lifter) for an ONNX lifter, run as the capture runs it (``flip``: with the mirror average)."""
     kind = runtime.metadata(runtime.session(path, "cpu")).get("kind", "single")
+    if kind == "fusion":  # with the lifters it fuses: those of its own weights folder, else the shipped ones
+        folder = Path(path).parent if (Path(path).parent / "manifest.json").is_file() else WEIGHTS_DIR
+        return kind, FusedLifter(path, weight_path("single", folder), weight_path("mpm", folder), "cpu", flip=flip)
     if kind == "mpm":
         return kind, WindowLifter(path, "cpu", flip=flip)
     if kind == "tcn":
@@ -139,7 +144,7 @@ def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFA
             hidden = conf.copy()
             hidden[:, list(LEGS)] = 0
             legs.append(pose_errors(lifter.lift(pixels, hidden)[:, LEGS], gt[:, LEGS])["mpjpe"].mean())
-            if kind == "mpm":
+            if kind in ("mpm", "fusion"):
                 for limb in ("l_arm", "r_arm", "l_leg", "r_leg"):
                     known = np.ones(gt.shape[:2], bool)
                     known[:, list(D.LIMBS[limb])] = False

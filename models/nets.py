@@ -7,6 +7,7 @@ pelvis-relative 3D poses in camera axes, metres (the pelvis is pinned to 0).
 - :class:`ContextLifter`: Context-Aware PoseFormer on one frame: the single lifter refined by the 2D
   detector's feature maps, sampled at each joint and at learned offsets around it (deformable sampling).
 - :class:`MLPBaseline` (Martinez et al.) and :class:`TCNBaseline` (VideoPose3D, 27 frames): yardsticks.
+- :class:`Fusion`: the single-frame and MPM lifts of a clip fused over time (a temporal convolution).
 - :class:`ContactNet`: foot contacts per frame from a clip's lifted 3D and 2D (not a lifter; see
   :func:`video_mocap.inference.contacts.contact_features` for its inputs).
 """
@@ -127,23 +128,50 @@ class MPM(nn.Module):
         return _pin_pelvis(out3d), out2d
 
 
-class ContactNet(nn.Module):
-    """(B, T, F) per-frame features -> (B, T, 2) left/right foot contact logits: dilated residual temporal
-    convolutions, any T (zero padding at the ends), a receptive field of 35 frames."""
+class _TemporalConv(nn.Module):
+    """(B, T, F) -> (B, T, out): dilated residual temporal convolutions over any T, a receptive field of
+    5 + 2 * sum(dilations) frames (35 with the default)."""
 
-    def __init__(self, features: int = 187, width: int = 128, dilations: tuple[int, ...] = (1, 2, 4, 8), dropout: float = 0.1):
+    def __init__(self, features: int, out: int, width: int = 128, dilations: tuple[int, ...] = (1, 2, 4, 8),
+                 dropout: float = 0.1, padding_mode: str = "zeros"):
         super().__init__()
-        self.inp = nn.Conv1d(features, width, 5, padding=2)
+        self.inp = nn.Conv1d(features, width, 5, padding=2, padding_mode=padding_mode)
         self.blocks = nn.ModuleList(nn.Sequential(
-            nn.GELU(), nn.Conv1d(width, width, 3, padding=d, dilation=d), nn.GELU(), nn.Dropout(dropout),
-            nn.Conv1d(width, width, 1)) for d in dilations)
-        self.out = nn.Conv1d(width, 2, 1)
+            nn.GELU(), nn.Conv1d(width, width, 3, padding=d, dilation=d, padding_mode=padding_mode), nn.GELU(),
+            nn.Dropout(dropout), nn.Conv1d(width, width, 1)) for d in dilations)
+        self.out = nn.Conv1d(width, out, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.inp(x.transpose(1, 2))
         for block in self.blocks:
             h = h + block(h)
         return self.out(F.gelu(h)).transpose(1, 2)
+
+
+class ContactNet(_TemporalConv):
+    """(B, T, F) per-frame features -> (B, T, 2) left/right foot contact logits (zero padding at the ends)."""
+
+    def __init__(self, features: int = 187, width: int = 128, dilations: tuple[int, ...] = (1, 2, 4, 8), dropout: float = 0.1):
+        super().__init__(features, 2, width, dilations, dropout)
+
+
+class Fusion(nn.Module):
+    """The single-frame and MPM lifts of a clip fused over time: ``forward(kp, single, mpm)``, each (B, T, J, 3)
+    (per-frame normalised 2D + confidence, the two pelvis-relative lifts) -> (B, T, J, 3). Per joint and frame
+    the network weighs the two lifts (a blend weight) and adds a correction, from a 35-frame neighbourhood of
+    all three (edge frames repeated at the ends); it starts as their plain average."""
+
+    def __init__(self, width: int = 256, dilations: tuple[int, ...] = (1, 2, 4, 8), dropout: float = 0.1):
+        super().__init__()
+        self.conv = _TemporalConv(3 * J * 3, J * 4, width, dilations, dropout, padding_mode="replicate")
+        nn.init.zeros_(self.conv.out.weight)
+        nn.init.zeros_(self.conv.out.bias)
+
+    def forward(self, kp: torch.Tensor, single: torch.Tensor, mpm: torch.Tensor) -> torch.Tensor:
+        b, t = kp.shape[:2]
+        o = self.conv(torch.cat([kp, single, mpm], -1).flatten(2)).view(b, t, J, 4)
+        w = torch.sigmoid(o[..., 3:])
+        return _pin_pelvis(w * single + (1 - w) * mpm + o[..., :3])
 
 
 def sample_map(fmap: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
@@ -212,8 +240,9 @@ class ContextLifter(nn.Module):
 
 
 def build(kind: str, **kw) -> nn.Module:
-    """A network by name: single, mpm, mlp, tcn, context."""
-    nets = {"single": SingleLifter, "mpm": MPM, "mlp": MLPBaseline, "tcn": TCNBaseline, "context": ContextLifter}
+    """A network by name: single, mpm, mlp, tcn, context, fusion."""
+    nets = {"single": SingleLifter, "mpm": MPM, "mlp": MLPBaseline, "tcn": TCNBaseline, "context": ContextLifter,
+            "fusion": Fusion}
     if kind not in nets:
         raise KeyError(f"unknown model {kind!r}; known: {', '.join(nets)}")
     return nets[kind](**kw)
