@@ -165,7 +165,7 @@ class WindowLifter:
 
 class FusedLifter:
     """The single-frame and MPM lifts fused over time by the fusion network (the whole clip in one run: a
-    temporal convolution, so any length; 10 minutes at 25 fps hold some 60 MB there). Completion is MPM's."""
+    temporal convolution, so any length: 10 minutes at 25 fps fuse in 0.6 s and add 50 MB at peak). Completion is MPM's."""
 
     def __init__(self, path: str | Path, single: str | Path, mpm: str | Path, device: str = "auto", flip: bool = True):
         self.session = runtime.session(path, device)

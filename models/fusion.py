@@ -110,9 +110,7 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
             loss.backward()
             opt.step()
             step += 1
-        net.eval()
-        with torch.no_grad():
-            p1 = mpjpe_mm(net(*vin).numpy(), val["target"])
+        p1 = _val_mm(net, vin, val["target"])
         history.append({"step": step, "loss_mm": loss.item() * 1000, "val_mm": p1})
         if p1 < best:
             best = p1
@@ -125,6 +123,15 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
     state["history"] = history
     torch.save(state, ckpt)
     return ckpt
+
+
+def _val_mm(net, inputs, target: np.ndarray) -> float:
+    """P1 (mm) of ``net`` on the validation inputs, in eval mode."""
+    import torch
+
+    net.eval()
+    with torch.no_grad():
+        return mpjpe_mm(net(*inputs).numpy(), target)
 
 
 def load(checkpoint: str | Path):
