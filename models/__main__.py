@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         from ..inference.weights import weight_path
         from . import fusion
 
+        if args.checkpoint and not Path(args.checkpoint).is_file():
+            raise SystemExit(f"error: no checkpoint at {args.checkpoint} (a fusion run writes OUT/fusion.pt)")
         _threads(args.threads)
         ckpt = Path(args.checkpoint) if args.checkpoint else fusion.train(
             args.data, weight_path("single"), weight_path("mpm"), args.out, args.minutes, args.sequences, seed=args.seed, lr=args.lr)

@@ -59,3 +59,9 @@ def test_clip_names_keep_the_distinguishing_part():
     long = ["x/" + "a" * 60 + "_take1", "x/" + "a" * 60 + "_take2"]
     assert [n[-5:] for n in short_names(long)] == ["take1", "take2"] and all(len(n) <= 40 for n in short_names(long))
     assert short_names(["clip10", "clip20"]) == ["clip10", "clip20"]
+
+
+def test_fusion_with_a_missing_checkpoint_is_one_line(tmp_path, cmu_file):
+    done = _run("fusion", "--checkpoint", tmp_path / "none.pt", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no checkpoint" in done.stderr and "fusion.pt" in done.stderr
