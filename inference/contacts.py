@@ -17,7 +17,7 @@ from ..filters import runs
 from ..skeleton import load_skeleton
 from . import runtime
 from .camera import floor_height
-from .normalize import normalize_keypoints, person_scale
+from .normalize import normalize_frames, person_scale
 
 
 #: Each foot's points in the h36m17_ext skeleton: ankle, toe, heel (skeleton data: its "groups").
@@ -78,7 +78,7 @@ def contact_features(rel: np.ndarray, pixels: np.ndarray, conf: np.ndarray, fps:
     3D speed relative to the pelvis (17 x 3, m/s). Unseen joints (confidence 0) give zeros."""
     rel = np.nan_to_num(np.asarray(rel, np.float32)[..., :17, :])
     pixels, conf = np.asarray(pixels, np.float32)[..., :17, :], np.asarray(conf, np.float32)[..., :17]
-    kp = normalize_keypoints(pixels[..., None, :, :], conf[..., None, :])[..., 0, :, :]
+    kp = normalize_frames(pixels, conf)
     scale = person_scale(pixels, conf)
     fill = np.nanmedian(scale, axis=-1, keepdims=True) if np.isfinite(scale).any() else np.ones_like(scale[..., :1])
     scale = np.where(np.isfinite(scale) & (scale > 1), scale, np.nan_to_num(fill, nan=1.0))

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import runtime
 from .detector import LM_SIZE, Roi
-from .normalize import normalize_keypoints
+from .normalize import normalize_frames
 
 #: Feature levels fed to the network: (channels, side) of the landmark model's strides 4, 8, 16, 32.
 LEVELS = ((48, 64), (48, 32), (48, 16), (144, 8))
@@ -36,7 +36,7 @@ class ContextLifter:
 
     def lift(self, pixels: np.ndarray, conf: np.ndarray, crop: np.ndarray, features: list[np.ndarray]) -> np.ndarray:
         """(T, 17, 2) pixels, (T, 17) confidences, (T, 17, 2) crop pixels, four maps (T, C, S, S) -> (T, 17, 3) m."""
-        kp = normalize_keypoints(pixels[:, None], conf[:, None])[:, 0]
+        kp = normalize_frames(pixels, conf)
         feeds = {"keypoints": kp, "crop": (np.asarray(crop, np.float32) / LM_SIZE)}
         feeds |= {f"level{i}": np.asarray(f, np.float32) for i, f in enumerate(features)}
         return self.session.run(None, feeds)[0]

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..skeleton import load_skeleton
 from . import runtime
-from .normalize import normalize_keypoints
+from .normalize import normalize_frames, normalize_keypoints
 
 J = 17
 MIRROR = load_skeleton("h36m17").mirror_permutation
@@ -87,7 +87,7 @@ class FrameLifter:
         return mirror_average(self._lift, pixels, conf) if self.flip else self._lift(pixels, conf)
 
     def _lift(self, pixels: np.ndarray, conf: np.ndarray) -> np.ndarray:
-        kp = normalize_keypoints(pixels[:, None], conf[:, None])[:, 0]
+        kp = normalize_frames(pixels, conf)
         return np.concatenate([self.session.run(None, {"keypoints": kp[i : i + self.batch]})[0]
                                for i in range(0, len(kp), self.batch)])
 
@@ -182,7 +182,7 @@ class FusedLifter:
 
     def fuse(self, pixels: np.ndarray, conf: np.ndarray, single: np.ndarray, mpm: np.ndarray) -> np.ndarray:
         """The network on given lifts (T, J, 3) of the clip whose 2D is ``pixels``, ``conf``."""
-        kp = normalize_keypoints(pixels[:, None], conf[:, None])[:, 0]
+        kp = normalize_frames(pixels, conf)
         feeds = {"keypoints": kp, "single": single, "mpm": mpm}
         return self.session.run(["pose3d"], {k: v[None].astype(np.float32) for k, v in feeds.items()})[0][0]
 

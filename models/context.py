@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..inference.detector import LM_SIZE
-from ..inference.normalize import normalize_keypoints
+from ..inference.normalize import normalize_frames
 from .nets import ContextLifter, build
 from .train import load_checkpoint, mpjpe, optimiser
 
@@ -62,7 +62,7 @@ def inputs(d: dict[str, np.ndarray], idx: np.ndarray, threshold: float, rng: np.
     if rng is not None and drop > 0:
         for i in np.flatnonzero(rng.random(len(idx)) < drop):
             conf[i, rng.choice(17, rng.integers(1, 4), replace=False)] = 0.0
-    kp = normalize_keypoints(d["pixels"][idx][:, None], conf[:, None])[:, 0]
+    kp = normalize_frames(d["pixels"][idx], conf)
     maps = [torch.from_numpy(d[f"level{i}"][idx].astype(np.float32)) for i in range(4)]
     return [torch.from_numpy(kp), torch.from_numpy(d["crop"][idx] / LM_SIZE).float(), *maps]
 

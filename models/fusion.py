@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..inference.lifters import FrameLifter, WindowLifter
-from ..inference.normalize import normalize_keypoints
+from ..inference.normalize import normalize_frames
 from . import data as D
 
 THRESHOLD = 0.3  # the capture's default confidence threshold: joints below it are masked for the lifters
@@ -38,7 +38,7 @@ def make_set(clips: D.Clips, sequences: int, frames: int, single: FrameLifter, m
         b = sampler.batch(n, frames, rng)
         conf = np.where(D.tube_mask(n, frames, rng, p=hidden) | (b["conf"] < THRESHOLD), 0.0, b["conf"]).astype(np.float32)
         pixels = b["pixels"]
-        parts["keypoints"].append(normalize_keypoints(pixels[..., None, :, :], conf[..., None, :])[..., 0, :, :])
+        parts["keypoints"].append(normalize_frames(pixels, conf))
         parts["single"].append(single.lift(pixels.reshape(-1, D.J, 2), conf.reshape(-1, D.J)).reshape(n, frames, D.J, 3))
         parts["mpm"].append(mpm.lift_clips(pixels, conf))
         parts["target"].append(b["pose3d"].astype(np.float32))
