@@ -57,13 +57,6 @@ def cached_set(path: Path, make) -> dict[str, np.ndarray]:
     return data
 
 
-def _mirror(x):
-    """Left and right swapped and x negated, for (..., J, 3) tensors (normalised 2D + confidence, or 3D)."""
-    x = x[..., list(D.SKELETON.mirror_permutation), :].clone()
-    x[..., 0] = -x[..., 0]
-    return x
-
-
 def mpjpe_mm(pred: np.ndarray, target: np.ndarray) -> float:
     return float(np.linalg.norm(pred - target, axis=-1).mean() * 1000)
 
@@ -91,7 +84,6 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
     torch.manual_seed(seed)
     net = Fusion()
     opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=1e-4)
-    trt = {k: torch.from_numpy(v) for k, v in tr.items()}
     vin = [torch.from_numpy(val[k]) for k in INPUTS]
     rng = np.random.default_rng(seed)
     best, step, t1, history = float("inf"), 0, time.perf_counter(), []
@@ -99,11 +91,12 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
     while time.perf_counter() - t1 < minutes * 60:
         net.train()
         for _ in range(100):
-            idx = torch.from_numpy(rng.integers(0, len(trt["target"]), batch))
-            inputs, target = [trt[k][idx] for k in INPUTS], trt["target"][idx]
-            if rng.random() < 0.5:  # the mirror image: every input and the truth mirrored alike
-                inputs, target = [_mirror(x) for x in inputs], _mirror(target)
-            pred = net(*inputs)
+            idx = rng.integers(0, len(tr["target"]), batch)
+            b = {k: tr[k][idx] for k in INPUTS + ("target",)}
+            if rng.random() < 0.5:  # the mirror image: every input (x, y, conf or 3D) and the truth mirrored alike
+                b = {k: D.mirror(v) for k, v in b.items()}
+            b = {k: torch.from_numpy(v) for k, v in b.items()}
+            pred, target = net(*(b[k] for k in INPUTS)), b["target"]
             loss = (pred - target).norm(dim=-1).mean()
             loss = loss + velocity * (pred.diff(dim=1) - target.diff(dim=1)).norm(dim=-1).mean()
             opt.zero_grad()

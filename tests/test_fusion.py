@@ -23,12 +23,13 @@ def test_an_untrained_fusion_is_the_average_of_its_lifts():
 
 
 def test_mirroring_swaps_sides_and_negates_x():
-    x = torch.randn(3, 17, 3)
-    m = fusion._mirror(x)
-    torch.testing.assert_close(fusion._mirror(m), x)
+    """The fusion's mirror augmentation (`data.mirror`) on its inputs: normalised 2D + confidence, or 3D."""
+    x = np.random.default_rng(0).standard_normal((3, 17, 3))
+    m = D.mirror(x)
+    np.testing.assert_allclose(D.mirror(m), x)
     perm = list(D.SKELETON.mirror_permutation)
-    torch.testing.assert_close(m[:, :, 1:], x[:, perm, 1:])
-    torch.testing.assert_close(m[:, :, 0], -x[:, perm, 0])
+    np.testing.assert_allclose(m[:, :, 1:], x[:, perm, 1:])
+    np.testing.assert_allclose(m[:, :, 0], -x[:, perm, 0])
 
 
 def test_lifting_clips_together_equals_one_by_one():
