@@ -53,6 +53,21 @@ def pin_planted(world: np.ndarray, planted: np.ndarray) -> np.ndarray:
     return out
 
 
+def onto_floor(world: np.ndarray, points: list[int], camera: np.ndarray) -> np.ndarray:
+    """``world`` (T, J, 3, Z up, the floor at Z = 0) with each of ``points`` that lies under the floor moved along
+    its ray from the ``camera`` centre (3,) to where the ray meets the floor: the same pixel, on the floor instead
+    of through it (a toe or heel placed at its ankle's depth sinks when the foot points along the view). Nothing
+    moves when the camera is not above the floor."""
+    out = world.copy()
+    if not camera[2] > 0:
+        return out
+    p = out[:, points]
+    under = p[..., 2] < 0
+    s = camera[2] / np.where(under, camera[2] - p[..., 2], 1.0)  # in (0, 1) where under: nearer the camera
+    out[:, points] = np.where(under[..., None], camera + s[..., None] * (p - camera), p)
+    return out
+
+
 #: Ankles (h36m17) in :data:`FOOT` order: the joints the contact model and the solve hold still.
 ANKLES = tuple(points[0] for points in FOOT.values())
 #: A contact starts where a foot's probability reaches CONTACT and lasts while it stays at or above

@@ -31,7 +31,7 @@ from .bones import check_height, clip_bone_lengths, height_scale, performer_heig
 from .camera import TYPICAL_HEIGHT, camera_to_world, focal_length, pitch, place_in_camera, roll, world_rotation
 from .camera_motion import (BackgroundFlow, camera_rotations, from_reference, largest_turn, person_box, reference_pixels,
                             to_reference, turn_from_feet)
-from .contacts import ANKLES, CONTACT, ContactModel, contact_floor, pin_planted, planted_feet
+from .contacts import ANKLES, CONTACT, FOOT_POINTS, ContactModel, contact_floor, onto_floor, pin_planted, planted_feet
 from .detector import BlazePose
 from .hands import HandTracker, hand_points
 from .context import ContextLifter
@@ -326,6 +326,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         moved, world[:, :17] = rebuilt - world[:, :17], rebuilt
         for extra, parent in EXTRAS.items():
             world[:, names.index(extra)] += moved[:, names.index(parent)]
+    # No toe or heel under the floor: along its camera ray onto it (the camera's centre is the world's origin, lowered with the floor).
+    world = onto_floor(world, [k for k in FOOT_POINTS if k not in ANKLES], np.array([0.0, 0.0, -floor]))
     skeleton = mapping.target
     if hand_tracker is not None:  # each hand's points on its wrist, one set of finger bones for the clip
         skeleton = load_skeleton("h36m17_hands")

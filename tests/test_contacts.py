@@ -1,7 +1,7 @@
 """Foot contacts: the shipped contact network on held-out mocap, its inputs, and the floor under contacts."""
 import numpy as np
 
-from video_mocap.inference.contacts import ContactModel, contact_features, contact_floor, in_contact
+from video_mocap.inference.contacts import ContactModel, contact_features, contact_floor, in_contact, onto_floor
 from video_mocap.inference.lifters import FrameLifter
 from video_mocap.inference.weights import weight_path
 from video_mocap.models import contacts as C
@@ -58,3 +58,18 @@ def test_floor_under_contact_feet():
     contact = np.zeros((10, 2), bool)
     contact[:, 1] = True
     assert abs(contact_floor(world, contact, 25.0) - 0.02) < 1e-9
+
+
+def test_points_under_the_floor_go_onto_it_along_their_camera_ray():
+    camera = np.array([0.0, 0.0, 1.5])
+    world = np.zeros((2, 23, 3))
+    world[:, :, 1] = 4.0
+    world[0, 17] = [0.3, 4.0, -0.05]  # a toe 5 cm under the floor
+    world[1, 17] = [0.3, 4.0, 0.02]  # one above it stays
+    world[0, 3] = [0.0, 4.0, -0.05]  # not one of the points: stays
+    out = onto_floor(world, [17, 18], camera)
+    assert abs(out[0, 17, 2]) < 1e-12 and out[0, 17, 1] < 4.0  # on the floor, nearer the camera
+    ray, moved = world[0, 17] - camera, out[0, 17] - camera
+    assert np.linalg.norm(np.cross(ray, moved)) < 1e-12  # the same pixel
+    assert np.array_equal(out[1], world[1]) and out[0, 3, 2] == -0.05
+    assert np.array_equal(onto_floor(world, [17], np.array([0.0, 0.0, -0.2])), world)  # camera under the floor
