@@ -57,6 +57,8 @@ class SolveOptions:
     sigma_bone: float = 0.005  # m
     accel: float = 15.0  # m/s^2 for one sigma of joint acceleration
     sigma_still: float = 0.001  # m a frame, a contact ankle
+    release: float = 1.0  # m/s^2: one sigma of an ankle's acceleration next to a contact's start or end (0: off) ...
+    release_frames: int = 1  # ... within this many frames of it
     sigma_floor: float = 0.02  # m, a contact ankle off the plane
     margin: float = 0.03  # m an ankle may sink under the contact plane unpenalised
     sigma_roll: float = 0.09  # sin of about 5 deg
@@ -163,6 +165,13 @@ class _Problem:
                 for a, b in runs(self.on_floor[:, k]):
                     self.w_floor[a:b, k] /= np.sqrt(b - a)
         self.w_still = np.where(on[1:] & on[:-1], np.sqrt(contact[1:] * contact[:-1]), 0.0)  # (T-1, 2)
+        # Frames (T, 2) within release_frames of a contact's start or end: the foot leaves and lands smoothly there.
+        change = np.zeros_like(on)
+        change[1:] = on[1:] != on[:-1]
+        near = np.zeros_like(on)
+        for k in range(-self.o.release_frames, self.o.release_frames + 1):
+            near |= np.roll(change, k, axis=0) & ((np.arange(len(on)) - k >= 0) & (np.arange(len(on)) - k < len(on)))[:, None]
+        self.w_release = near.astype(float)
 
     def up(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raw = self.up0 + p[0] * self.e1 + p[1] * self.e2
@@ -255,6 +264,11 @@ class _Problem:
             r = (ankles[1:] - ankles[:-1]) * s
             k = np.arange(r.size).reshape(r.shape)
             add(r, [(k, aix[1:], s), (k, aix[:-1], -s)], "still")
+        if T > 2 and o.release > 0:
+            s = self.w_release[1:-1, :, None] / (o.release / self.fps**2)
+            r = (ankles[2:] - 2 * ankles[1:-1] + ankles[:-2]) * s
+            k = np.arange(r.size).reshape(r.shape)
+            add(r, [(k, aix[2:], s), (k, aix[1:-1], -2 * s), (k, aix[:-2], s)], "release")
         h = ankles @ n - d  # (T, 2) the ankles' heights over the plane
         k = np.arange(h.size).reshape(h.shape)
 
