@@ -9,7 +9,9 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
 - the clip's bone lengths (``sigma_bone``), so no bone stretches;
 - smooth motion: joint accelerations (``accel`` m/s^2 for one sigma);
 - foot contacts (probabilities from :class:`.contacts.ContactModel`): a contact ankle does not move
-  (``sigma_still`` per frame) and lies on the plane; no ankle goes more than ``margin`` under it;
+  (``sigma_still`` per frame) and lies on the plane; no ankle goes more than ``margin`` under it; next to a
+  contact's start or end (``release_frames``) an ankle's acceleration stays within ``release`` m/s^2, so a foot
+  leaves and lands over a few frames instead of jolting from the held spot to the free one;
 - the camera: roll near 0 (``sigma_roll``), pitch near where a camera at a typical height (``camera_height``)
   sees the first placement's feet (else a typical pitch, ``pitch``; within ``sigma_pitch``); up
   near the first (torso) estimate, within ``sigma_up`` along directions in which the contact feet cover more
@@ -166,12 +168,10 @@ class _Problem:
                     self.w_floor[a:b, k] /= np.sqrt(b - a)
         self.w_still = np.where(on[1:] & on[:-1], np.sqrt(contact[1:] * contact[:-1]), 0.0)  # (T-1, 2)
         # Frames (T, 2) within release_frames of a contact's start or end: the foot leaves and lands smoothly there.
-        change = np.zeros_like(on)
-        change[1:] = on[1:] != on[:-1]
-        near = np.zeros_like(on)
-        for k in range(-self.o.release_frames, self.o.release_frames + 1):
-            near |= np.roll(change, k, axis=0) & ((np.arange(len(on)) - k >= 0) & (np.arange(len(on)) - k < len(on)))[:, None]
-        self.w_release = near.astype(float)
+        near, r = np.zeros(on.shape), self.o.release_frames
+        for t, k in zip(*np.nonzero(on[1:] != on[:-1])):  # a change between frames t and t + 1
+            near[max(t + 1 - r, 0) : t + 2 + r, k] = 1.0
+        self.w_release = near
 
     def up(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raw = self.up0 + p[0] * self.e1 + p[1] * self.e2
