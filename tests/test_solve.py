@@ -263,7 +263,7 @@ def test_an_unseen_foot_the_network_is_sure_of_is_held_but_does_not_tilt_the_flo
 
 def test_feet_leave_and_land_without_a_jolt(cmu_file):
     """Where a contact starts or ends the held ankle meets the free one; the release term spreads that meeting
-    over the frames next to it instead of one jolt: the ankles' largest acceleration there falls, their
+    over the frames next to it instead of one jolt: the ankles' acceleration there (90th percentile) falls, their
     position stays as close to the truth."""
     cam, uv, up, contact = _scene(cmu_file)
     rel, root0, px, up0 = _noisy_inputs(cam, uv, up, np.random.default_rng(6))
