@@ -48,7 +48,6 @@ def normalize_keypoints(kp: np.ndarray, conf: np.ndarray) -> np.ndarray:
     return np.concatenate([x, conf[..., None]], axis=-1).astype(np.float32)
 
 
-
 def normalize_frames(kp: np.ndarray, conf: np.ndarray) -> np.ndarray:
     """(..., J, 2) pixels + (..., J) confidences -> (..., J, 3): every frame normalised on its own (its own size),
     as the single-frame lifter sees it."""

@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     cd.add_argument("--heavy", action="store_true", help="build the heavy landmark model instead (npm @mediapipe/pose; 55 MB, not committed)")
     cd.add_argument("--hands", action="store_true", help="convert the hand landmark and hand re-crop models instead")
     args = p.parse_args(argv)
+    ran = " ".join([p.prog, *(argv if argv is not None else sys.argv[1:])])  # this command line, for a card
     if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship", "contacts", "fusion"):
         require_data(args.data)
 
@@ -173,8 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         ckpt = contacts.train(args.data, weight_path("single"), args.out, args.minutes, args.windows, seed=args.seed)
         if not args.no_ship:
-            command = " ".join(["python -m video_mocap.models contacts"] + (argv if argv is not None else sys.argv[1:])[1:])
-            print(contacts.ship(ckpt, args.data, weight_path("single"), command))
+            print(contacts.ship(ckpt, args.data, weight_path("single"), ran))
     elif args.command == "fusion":
         from ..inference.weights import weight_path
         from . import fusion
@@ -185,8 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = Path(args.checkpoint) if args.checkpoint else fusion.train(
             args.data, weight_path("single"), weight_path("mpm"), args.out, args.minutes, args.sequences, seed=args.seed, lr=args.lr)
         if not args.no_ship:
-            command = args.train_command or " ".join(["python -m video_mocap.models fusion"] + (argv if argv is not None else sys.argv[1:])[1:])
-            print(fusion.ship(ckpt, args.data, command, note=Path(args.note).read_text() if args.note else ""))
+            print(fusion.ship(ckpt, args.data, args.train_command or ran, note=Path(args.note).read_text() if args.note else ""))
     elif args.command == "convert-detector":
         from .card import ship_detector, ship_hands, ship_heavy
 
