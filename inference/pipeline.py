@@ -326,7 +326,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         moved, world[:, :17] = rebuilt - world[:, :17], rebuilt
         for extra, parent in EXTRAS.items():
             world[:, names.index(extra)] += moved[:, names.index(parent)]
-    # No toe or heel under the floor: along its camera ray onto it (the camera's centre is the world's origin, lowered with the floor).
+    # No toe or heel under the floor: along its camera ray onto it (the camera's centre is the world's origin, lowered with the floor;
+    # without the solve, pin_planted has slid the body a few cm along the ground, which these rays leave out).
     world = onto_floor(world, [k for k in FOOT_POINTS if k not in ANKLES], np.array([0.0, 0.0, -floor]))
     skeleton = mapping.target
     if hand_tracker is not None:  # each hand's points on its wrist, one set of finger bones for the clip
