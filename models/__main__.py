@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     fu.add_argument("--minutes", type=float, default=25.0, help="training time (the best on the val subjects is kept)")
     fu.add_argument("--sequences", type=int, default=16000, help="training sequences of 54 frames")
     fu.add_argument("--lr", type=float, default=1e-3)
+    fu.add_argument("--mix", type=float, default=0.0, help="share of training windows with limbs mixed across windows")
     fu.add_argument("--seed", type=int, default=0)
     fu.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     fu.add_argument("--no-ship", action="store_true", help="train only: leave models/weights as it is")
@@ -183,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: no checkpoint at {args.checkpoint} (a fusion run writes OUT/fusion.pt)")
         _threads(args.threads)
         ckpt = Path(args.checkpoint) if args.checkpoint else fusion.train(
-            args.data, weight_path("single"), weight_path("mpm"), args.out, args.minutes, args.sequences, seed=args.seed, lr=args.lr)
+            args.data, weight_path("single"), weight_path("mpm"), args.out, args.minutes, args.sequences, seed=args.seed, lr=args.lr,
+            mix=args.mix)
         if not args.no_ship:
             print(fusion.ship(ckpt, args.data, args.train_command or ran, note=Path(args.note).read_text() if args.note else ""))
     elif args.command == "convert-detector":

@@ -158,6 +158,44 @@ def lean(joints: np.ndarray, rng: np.random.Generator, p: float, max_deg: float 
     return out
 
 
+#: Limbs :func:`mix_limbs` exchanges: (limb root, middle, end) joints.
+CHAINS = tuple(LIMBS[k] for k in ("r_leg", "l_leg", "l_arm", "r_arm"))
+#: What one mix exchanges: a leg, an arm, both legs or both arms (indices into :data:`CHAINS`).
+MIXES = ((0,), (1,), (2,), (3,), (0, 1), (2, 3))
+
+
+def body_frame(joints: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rows: the body's own axes of poses (..., J, 3): left (right hip to left hip), up (pelvis to
+    thorax, made square to left) and forward."""
+    names = SKELETON.names
+    left = joints[..., names.index("l_hip"), :] - joints[..., names.index("r_hip"), :]
+    up = joints[..., names.index("thorax"), :] - joints[..., 0, :]
+    left = left / (np.linalg.norm(left, axis=-1, keepdims=True) + 1e-9)
+    fwd = np.cross(left, up)
+    fwd = fwd / (np.linalg.norm(fwd, axis=-1, keepdims=True) + 1e-9)
+    return np.stack([left, np.cross(fwd, left), fwd], -2)
+
+
+def mix_limbs(joints: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """Windows (B, T, J, 3) where, with probability ``p`` each, a leg, an arm, both legs or both arms move as
+    another window's do: each bone of the limb takes the other body's direction relative to that body's own axes
+    (:func:`body_frame`), frame by frame, at this body's bone length. Poses and combinations the mocap does not
+    hold (a kick while reaching, one leg raised under a turning torso), every one within the limbs' own range."""
+    out = joints.copy()
+    chosen = np.flatnonzero(rng.random(len(joints)) < p) if p > 0 else []
+    for i in chosen:
+        donor = joints[rng.integers(len(joints))]
+        own, theirs = body_frame(out[i]), body_frame(donor)
+        for c in MIXES[rng.integers(len(MIXES))]:
+            chain = CHAINS[c]
+            for a, b in zip(chain[:-1], chain[1:]):
+                bone = donor[:, b] - donor[:, a]
+                local = np.einsum("tij,tj->ti", theirs, bone / (np.linalg.norm(bone, axis=-1, keepdims=True) + 1e-9))
+                length = np.linalg.norm(joints[i, :, b] - joints[i, :, a], axis=-1, keepdims=True)
+                out[i, :, b] = out[i, :, a] + np.einsum("tji,tj->ti", own, local) * length
+    return out
+
+
 def mirror(joints: np.ndarray) -> np.ndarray:
     """Left/right mirror image of Y-up poses (..., J, 3): negate x and swap sides."""
     out = joints[..., SKELETON.mirror_permutation, :].copy()
@@ -294,10 +332,10 @@ class WindowSampler:
     """
 
     def __init__(self, clips: Clips, speed: tuple[float, float] = (0.8, 2.1), bones: bool = True, mirror: bool = True,
-                 tumble: float = 0.0, lean: float = 0.0):
+                 tumble: float = 0.0, lean: float = 0.0, mix: float = 0.0):
         self.clips = clips
         self.lengths = np.array([len(j) for j in clips.joints])
-        self.speed, self.bones, self.mirror, self.tumble, self.lean = speed, bones, mirror, tumble, lean
+        self.speed, self.bones, self.mirror, self.tumble, self.lean, self.mix = speed, bones, mirror, tumble, lean, mix
 
     def windows(self, n: int, t: int, rng: np.random.Generator, steps: bool = False):
         """(n, t, J, 3) world poses, time-resampled by a random speed; with ``steps`` also the (n,) source
@@ -324,6 +362,8 @@ class WindowSampler:
         if self.mirror:
             flip = rng.random(n) < 0.5
             world[flip] = mirror(world[flip])
+        if self.mix:
+            world = mix_limbs(world, rng, self.mix)
         if self.bones:
             world = scale_bones(world, random_bone_factors(n, rng)[:, None])
         if self.lean:

@@ -25,12 +25,14 @@ INPUTS = ("keypoints", "single", "mpm")
 
 
 def make_set(clips: D.Clips, sequences: int, frames: int, single: FrameLifter, mpm: WindowLifter, seed: int,
-             hidden: float = 0.3, tumble: float = 0.1, lean: float = 0.2, chunk: int = 64, log=None) -> dict[str, np.ndarray]:
+             hidden: float = 0.3, tumble: float = 0.1, lean: float = 0.2, mix: float = 0.0, chunk: int = 64, log=None
+             ) -> dict[str, np.ndarray]:
     """``sequences`` random windows of ``frames`` frames: the fusion's inputs (per-frame normalised 2D, the two
     lifts) and the true pelvis-relative 3D (camera axes), each (N, T, J, 3) float32. ``hidden``: share of windows
-    with a limb (or both legs / arms) hidden in 2D throughout, as :func:`data.tube_mask` draws them."""
+    with a limb (or both legs / arms) hidden in 2D throughout, as :func:`data.tube_mask` draws them; ``tumble``,
+    ``lean``, ``mix``: shares of windows turned, leant and with limbs mixed across windows (:mod:`data`)."""
     rng = np.random.default_rng(seed)
-    sampler = D.WindowSampler(clips, tumble=tumble, lean=lean)
+    sampler = D.WindowSampler(clips, tumble=tumble, lean=lean, mix=mix)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in INPUTS + ("target",)}
     t0 = time.perf_counter()
     for start in range(0, sequences, chunk):
@@ -63,9 +65,10 @@ def mpjpe_mm(pred: np.ndarray, target: np.ndarray) -> float:
 
 def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | Path, minutes: float = 25.0,
           sequences: int = 16000, frames: int = 54, seed: int = 0, lr: float = 1e-3, batch: int = 64,
-          velocity: float = 0.5, val_sequences: int = 1000, log=print) -> Path:
+          velocity: float = 0.5, val_sequences: int = 1000, mix: float = 0.0, log=print) -> Path:
     """Make (or reuse) the sets, train for ``minutes`` on the train split, keep the best on the val split (loss:
-    MPJPE plus ``velocity`` times the velocity error, both over every frame)."""
+    MPJPE plus ``velocity`` times the velocity error, both over every frame). ``mix``: the share of training
+    windows with limbs mixed across windows (the validation windows are mocap as it is)."""
     import torch
 
     from .nets import Fusion
@@ -76,8 +79,9 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
     t0 = time.perf_counter()
     val = cached_set(out / "val_set.npz", lambda: make_set(D.load_clips(data, "val"), val_sequences, frames,
                                                            single, mpm, seed + 1))
-    tr = cached_set(out / "train_set.npz", lambda: make_set(D.load_clips(data, "train"), sequences, frames, single,
-                                                            mpm, seed, log=log))
+    name = f"train_set_mix{mix:g}.npz" if mix else "train_set.npz"
+    tr = cached_set(out / name, lambda: make_set(D.load_clips(data, "train"), sequences, frames, single, mpm, seed,
+                                                 mix=mix, log=log))
     base = {k: mpjpe_mm(val[k], val["target"]) for k in ("single", "mpm")}
     log(f"data: {len(tr['target'])} train / {len(val['target'])} val sequences of {frames} frames "
         f"({time.perf_counter() - t0:.0f} s); val P1 single {base['single']:.1f}, mpm {base['mpm']:.1f} mm")
@@ -109,7 +113,7 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
             best = p1
             torch.save({"state": net.state_dict(), "step": step, "val_mm": p1, "val_base_mm": base,
                         "config": {"frames": frames, "sequences": sequences, "seed": seed, "lr": lr, "batch": batch,
-                                   "velocity": velocity}, "history": history}, ckpt)
+                                   "velocity": velocity, "mix": mix}, "history": history}, ckpt)
         log(f"step {step}: loss {loss.item() * 1000:.1f}, val P1 {p1:.1f} mm (best {best:.1f}; single {base['single']:.1f}, "
             f"mpm {base['mpm']:.1f})")
     state = torch.load(ckpt, weights_only=False)

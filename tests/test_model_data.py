@@ -153,3 +153,24 @@ def test_lean_turns_the_upper_body_over_the_legs():
     up = out[changed][:, :, UPPER] - out[changed][:, :, :1]  # one turn per window: the upper body stays rigid
     was = joints[changed][:, :, UPPER] - joints[changed][:, :, :1]
     np.testing.assert_allclose(np.linalg.norm(up, axis=-1), np.linalg.norm(was, axis=-1), atol=1e-5)
+
+
+def test_mixed_limbs_move_as_another_bodys_at_this_bodys_lengths():
+    from video_mocap.models.data import CHAINS, SKELETON, body_frame, mix_limbs
+
+    joints, out, changed = _half_turned(mix_limbs)
+    limb_joints = {j for chain in CHAINS for j in chain[1:]}
+    others = [j for j in range(17) if j not in limb_joints]
+    np.testing.assert_array_equal(out[:, :, others], joints[:, :, others])  # torso, head, hips and shoulders stay
+    for j, p in enumerate(SKELETON.parents):  # every bone keeps its length
+        if p >= 0:
+            np.testing.assert_allclose(np.linalg.norm(out[..., j, :] - out[..., p, :], axis=-1),
+                                       np.linalg.norm(joints[..., j, :] - joints[..., p, :], axis=-1), atol=1e-4)
+    # a changed limb's bones point, in this body's axes, where some other window's do in that body's axes
+    local = lambda x, a, b: np.einsum("...ij,...j->...i", body_frame(x), (x[..., b, :] - x[..., a, :]) / np.linalg.norm(
+        x[..., b, :] - x[..., a, :], axis=-1, keepdims=True))
+    for i in np.flatnonzero(changed):
+        moved = [c for c in CHAINS if np.abs(out[i, :, c[1]] - joints[i, :, c[1]]).max() > 1e-4]
+        assert moved
+        a, b = moved[0][:2]
+        assert min(np.abs(local(out[i], a, b) - local(joints[k], a, b)).max() for k in range(len(joints))) < 1e-4
