@@ -1,12 +1,12 @@
 """Left/right swaps: the detector's labels and our swap fixing, against the truth's 2D (prints figures; not a test).
 
-    python benchmarks/swaps.py out/benchmark [--real out/real] [--switch 0.05 0.1]
+    python benchmarks/swaps.py out/benchmark [--real out/real] [--switch 0.1] [--hold 0 0.75]
 
 For every rendered clip of a benchmark folder (a video beside its ``*_gt.npz``) and, given the real-footage
 benchmark's folder (its ``truth.npz``), every pose2sim view: the frames whose legs / arms lie on the wrong side
 (each left/right pair of hips, knees, ankles or shoulders, elbows, wrists nearer the other side's truth, by more
 than 0.1 person sizes in all), as the detector labels them and after :func:`video_mocap.inference.swaps.find_swaps`
-at each ``--switch`` cost. The landmarks come from the detector's tracker alone (as the capture tracks one person).
+at each ``--switch`` and ``--hold`` cost. The landmarks come from the detector's tracker alone (as the capture tracks one person).
 """
 from __future__ import annotations
 
@@ -51,15 +51,18 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("benchmark", type=Path, help="a rendered benchmark's folder (videos and *_gt.npz)")
     p.add_argument("--real", type=Path, help="the real-footage benchmark's folder (truth.npz)")
-    p.add_argument("--switch", type=float, nargs="+", default=[0.05], help="find_swaps switch costs to score")
+    p.add_argument("--switch", type=float, nargs="+", default=[0.1], help="find_swaps switch costs to score")
+    p.add_argument("--hold", type=float, nargs="+", default=[0.75], help="find_swaps hold costs to score")
     a = p.parse_args(argv)
     from video_mocap.inference import swaps as S
     from video_mocap.inference.detector import BlazePose
+    from video_mocap.inference.video import open_video
     from video_mocap.models.real.benchmark import track
     from video_mocap.skeleton import load_skeleton
 
     mirror, model = load_skeleton("blazepose33").mirror_permutation, BlazePose("cpu")
-    methods = ["detector"] + [f"fixed, switch {s:g}" for s in a.switch]
+    settings = [(s, h) for s in a.switch for h in a.hold]
+    methods = ["detector"] + [f"fixed, switch {s:g} hold {h:g}" for s, h in settings]
     totals = {m: {"legs": 0, "arms": 0} for m in methods}
     frames = 0
     print(f"| clip | {' | '.join(m + ' (legs / arms)' for m in methods)} |\n|---|" + "---|" * len(methods))
@@ -70,8 +73,10 @@ def main(argv: list[str] | None = None) -> None:
         seen = np.isfinite(px).all((1, 2))
         size = S._size(np.nan_to_num(px))
         labelled = {"detector": px}
-        for s, m in zip(a.switch, methods[1:]):
-            flags = S.find_swaps(np.nan_to_num(px), conf, seen, mirror, switch=s)
+        cap, info = open_video(video)
+        cap.release()
+        for (s, h), m in zip(settings, methods[1:]):
+            flags = S.find_swaps(np.nan_to_num(px), conf, seen, mirror, info.fps, switch=s, hold=h)
             labelled[m] = S.unswap(np.nan_to_num(px), conf, flags, mirror)[0]
         cells = []
         for m, x in labelled.items():

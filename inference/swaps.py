@@ -4,10 +4,12 @@ BlazePose sometimes labels the body's left side as its right for a run of frames
 behind as one facing the camera, or the other way round); every lifter then builds a body facing the wrong
 way. Labels jump when that happens, so each frame's labels are kept or mirrored to make the landmarks move
 least from frame to frame (a two-state Viterbi over every run of tracked frames, distances relative to the
-person's size); of the two equally smooth labellings of a run, the one that keeps the detector's labels on
-more frames is taken, unless other evidence says which is which: with hands captured, the hand model's
-handedness of the hand at each wrist (crossed arms are the detector's worst case, and smooth either way). Arms
-(with the face) and legs are decided apart: the detector often swaps one pair alone.
+person's size). The detector's own labels are right on most frames, so every mirrored frame costs a little
+(``hold`` person sizes a second): a stretch is relabelled only where jumps at its ends say so, not where legs
+crossing in a turn make either labelling about as smooth (left to smoothness alone, such frames flip the
+labels at random). Other evidence adds to that cost: with hands captured, the hand model's handedness of the
+hand at each wrist (crossed arms are the detector's worst case, and smooth either way). Arms (with the face)
+and legs are decided apart: the detector often swaps one pair alone.
 """
 from __future__ import annotations
 
@@ -27,19 +29,23 @@ def _size(px: np.ndarray) -> np.ndarray:
     return np.sqrt(((limbs - limbs.mean(1, keepdims=True)) ** 2).sum(-1).mean(1)) + 1e-6
 
 
-def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.ndarray, switch: float = 0.05,
-               prior: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.ndarray, fps: float,
+               switch: float = 0.1, hold: float = 0.75, prior: dict[str, np.ndarray] | None = None
+               ) -> dict[str, np.ndarray]:
     """Frames (T,) whose labels are mirrored, per group of :data:`GROUPS`, for landmarks ``px`` (T, 33, 2)
-    with confidences (T, 33), ``seen`` (T,) where a person was tracked and ``mirror`` the left/right
-    permutation of the landmarks. ``switch`` (in person sizes) is what a change of labelling costs beyond
-    the motion it explains. ``prior`` (per group, (T, 2)): what keeping and what mirroring each frame's labels
-    costs on other evidence (the hand model's handedness for the arms, see :func:`handedness_prior`); with it,
-    the labelling is absolute instead of following the detector's majority."""
+    with confidences (T, 33), ``seen`` (T,) where a person was tracked, ``mirror`` the left/right
+    permutation of the landmarks and the video's ``fps``. ``switch`` (in person sizes) is what a change of
+    labelling costs beyond the motion it explains, ``hold`` (person sizes a second) what mirroring the
+    detector's labels costs. ``prior`` (per group, (T, 2)): what keeping and what mirroring each frame's labels
+    costs on other evidence (the hand model's handedness for the arms, see :func:`handedness_prior`)."""
     size = _size(px)
     flags = {g: np.zeros(len(px), bool) for g in GROUPS}
     for a, b in runs(seen):
         for g, (_, evidence) in GROUPS.items():
-            unary = None if prior is None or g not in prior else prior[g][a:b]
+            unary = np.zeros((b - a, 2))
+            unary[:, 1] = hold / fps
+            if prior is not None and g in prior:
+                unary = unary + prior[g][a:b]
             flags[g][a:b] = _viterbi(px[a:b], conf[a:b], size[a:b], mirror, list(evidence), switch, unary=unary)
     return flags
 

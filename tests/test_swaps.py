@@ -5,6 +5,7 @@ from video_mocap.inference.swaps import GROUPS, find_swaps, handedness_prior, un
 from video_mocap.skeleton import load_skeleton
 
 MIRROR = load_skeleton("blazepose33").mirror_permutation
+FPS = 30.0
 
 
 def _walker(frames=60, seed=0):
@@ -17,6 +18,24 @@ def _walker(frames=60, seed=0):
     swing = 25 * np.sin(t / 6.0) * side[None, :, None] * np.array([1.0, 0.3])
     px = 500 + base[None] + swing + np.array([2.0, 0.5]) * t + rng.normal(0, 1.5, (frames, 33, 2))
     return px, np.full((frames, 33), 0.95)
+
+
+def _side_on(frames=90, seed=0, amp=50.0, period=20.0):
+    """A person seen side on, stepping: each leg point swings through its other side's (90 frames at 30 fps)."""
+    rng = np.random.default_rng(seed)
+    names = load_skeleton("blazepose33").names
+    base = rng.uniform([-60, -200], [60, 200], (33, 2))
+    side = np.array([1.0 if "left" in n else -1.0 if "right" in n else 0.0 for n in names])
+    leg = np.arange(33) >= 23
+    left = leg & (side > 0)
+    base[MIRROR[left]] = base[left]  # the legs together, one behind the other
+    base[leg, 0] = 0
+    base[:, 0] += 45 * side * ~leg
+    t = np.arange(frames)
+    px = np.repeat(base[None], frames, 0)
+    px[:, leg, 0] += amp * np.sin(2 * np.pi * t / period)[:, None] * side[leg]
+    px = 500 + px + np.array([1.0, 0.3]) * t[:, None, None] + rng.normal(0, 1.5, (frames, 33, 2))
+    return px, np.full((frames, 33), 0.9)
 
 
 def _swap(px, conf, frames, group):
@@ -32,7 +51,7 @@ def test_runs_of_swapped_frames_are_found_per_group():
     seen = np.ones(len(px), bool)
     bad, bad_conf = _swap(px, conf, range(10, 22), "arms")
     bad, bad_conf = _swap(bad, bad_conf, list(range(15, 30)) + [40], "legs")
-    flags = find_swaps(bad, bad_conf, seen, MIRROR)
+    flags = find_swaps(bad, bad_conf, seen, MIRROR, FPS)
     assert np.flatnonzero(flags["arms"]).tolist() == list(range(10, 22))
     assert np.flatnonzero(flags["legs"]).tolist() == list(range(15, 30)) + [40]
     fixed, fixed_conf = unswap(bad, bad_conf, flags, MIRROR)
@@ -43,10 +62,10 @@ def test_runs_of_swapped_frames_are_found_per_group():
 def test_clean_tracks_are_left_alone_and_the_majority_wins():
     px, conf = _walker(seed=1)
     seen = np.ones(len(px), bool)
-    assert not any(f.any() for f in find_swaps(px, conf, seen, MIRROR).values())
+    assert not any(f.any() for f in find_swaps(px, conf, seen, MIRROR, FPS).values())
     # Labels wrong from frame 20 to the end (40 of 60 frames): still the shorter run is the one undone.
     bad, bad_conf = _swap(px, conf, range(20, 60), "arms")
-    assert np.flatnonzero(find_swaps(bad, bad_conf, seen, MIRROR)["arms"]).tolist() == list(range(20))
+    assert np.flatnonzero(find_swaps(bad, bad_conf, seen, MIRROR, FPS)["arms"]).tolist() == list(range(20))
 
 
 def test_runs_are_decided_apart_across_tracking_gaps():
@@ -56,7 +75,7 @@ def test_runs_are_decided_apart_across_tracking_gaps():
     px[28:32], conf[28:32] = 0.0, 0.0
     bad, bad_conf = _swap(px, conf, range(5, 12), "legs")
     bad, bad_conf = _swap(bad, bad_conf, range(40, 45), "legs")
-    flags = find_swaps(bad, bad_conf, seen, MIRROR)
+    flags = find_swaps(bad, bad_conf, seen, MIRROR, FPS)
     assert np.flatnonzero(flags["legs"]).tolist() == list(range(5, 12)) + list(range(40, 45))
     assert not flags["legs"][28:32].any()
 
@@ -72,7 +91,17 @@ def test_hands_say_which_arm_is_which():
     handed[list(wrong)] = handed[list(wrong)][:, ::-1]  # cropped at the wrists as (mis)labelled
     handed[5:9] = np.nan  # no hands seen
     handed[30] = [0.03, 0.96]  # one frame where the hand model is fooled
-    flags = find_swaps(bad, bad_conf, seen, MIRROR, prior={"arms": handedness_prior(handed)})
+    flags = find_swaps(bad, bad_conf, seen, MIRROR, FPS, prior={"arms": handedness_prior(handed)})
     assert np.flatnonzero(flags["arms"]).tolist() == list(wrong)
     assert not flags["legs"].any()
-    assert np.flatnonzero(find_swaps(bad, bad_conf, seen, MIRROR)["arms"]).tolist() == list(range(15)), "without hands"
+    assert np.flatnonzero(find_swaps(bad, bad_conf, seen, MIRROR, FPS)["arms"]).tolist() == list(range(15)), "without hands"
+
+
+def test_legs_passing_each_other_keep_their_labels():
+    """Seen side on, legs that pass each other are smoother as a bounce (labels mirrored at every pass) than as they
+    move: by smoothness alone their labels flip on about half the frames (as on turning dancers); every mirrored
+    frame's cost (``hold``) keeps the detector's labels where no jump says otherwise."""
+    px, conf = _side_on()
+    seen = np.ones(len(px), bool)
+    assert find_swaps(px, conf, seen, MIRROR, FPS, hold=0.0)["legs"].sum() > 20, "smoothness alone flips them"
+    assert not any(f.any() for f in find_swaps(px, conf, seen, MIRROR, FPS).values())
