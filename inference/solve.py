@@ -7,6 +7,9 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
 - the 2D keypoints, by perspective projection, weighted by confidence (``sigma_px`` of the person's size);
 - the lifter's 3D: each joint relative to the pelvis (``sigma_3d``);
 - the clip's bone lengths (``sigma_bone``), so no bone stretches;
+- knees that do not bend backwards: beyond ``knee`` (the sine of the bend between thigh and shin, about the hips'
+  left-right axis) a backward bend is held within ``sigma_knee`` (the lifters read a bent knee seen from the front
+  as bent either way, and sometimes pick the impossible one);
 - smooth motion: joint accelerations (``accel`` m/s^2 for one sigma);
 - foot contacts (probabilities from :class:`.contacts.ContactModel`): a contact ankle does not move
   (``sigma_still`` per frame) and lies on the plane; no ankle goes more than ``margin`` under it; next to a
@@ -50,6 +53,9 @@ from .lifters import window_starts
 from .normalize import person_scale
 
 J = 17
+#: (hip, knee, ankle) of the left and right legs, and the hips (h36m17 indices).
+LEGS = ((4, 5, 6), (1, 2, 3))
+L_HIP, R_HIP = 4, 1
 
 
 @dataclass
@@ -57,6 +63,8 @@ class SolveOptions:
     sigma_px: float = 0.05  # of the person's size in the picture
     sigma_3d: float = 0.06  # m, each joint relative to the pelvis
     sigma_bone: float = 0.005  # m
+    knee: float = 0.2  # sine of how far a knee may bend backwards unpenalised (about 12 deg) ...
+    sigma_knee: float = 0.1  # ... and one sigma beyond it (0: no knee limit)
     accel: float = 15.0  # m/s^2 for one sigma of joint acceleration
     sigma_still: float = 0.001  # m a frame, a contact ankle
     release: float = 1.0  # m/s^2: one sigma of an ankle's acceleration next to a contact's start or end (0: off) ...
@@ -250,6 +258,8 @@ class _Problem:
         k = np.arange(r.size).reshape(r.shape)[..., None]
         g = D / L[..., None] * s
         add(r, [(k, self.idx[:, self.kids], g), (k, self.idx[:, self.parents[self.kids]], -g)])
+        if o.sigma_knee > 0:
+            add(*self._knees(X), "knees")
         # Smooth accelerations.
         if T > 2:
             s = 1.0 / self.sigma_acc
@@ -300,8 +310,34 @@ class _Problem:
         self.robust = 1.0
         r = np.abs(self.residuals(x))
         self.robust = np.sqrt(np.minimum(1.0, k / np.maximum(r, 1e-12)))
-        for name in ("still", "floor"):
+        for name in ("still", "floor", "knees"):
             self.robust[self.blocks.get(name, slice(0))] = 1.0
+
+    def _knees(self, X: np.ndarray):
+        """Residuals (T, 2) and Jacobian entries of the knee limit: s = (thigh x shin) . left / (|thigh| |shin|)
+        is the sine of the knee's bend, positive forward; below -``knee`` it costs (-s - knee) / ``sigma_knee``."""
+        o = self.o
+        u = X[:, L_HIP] - X[:, R_HIP]
+        nu = np.maximum(np.linalg.norm(u, axis=-1, keepdims=True), 1e-6)
+        left = u / nu
+        res, entries = [], []
+        k = np.arange(2 * self.T).reshape(self.T, 2)
+        for leg, (h, kn, an) in enumerate(LEGS):
+            a, b = X[:, kn] - X[:, h], X[:, an] - X[:, kn]
+            na = np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-6)
+            nb = np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-6)
+            c = np.cross(a, b)
+            s = (c * left).sum(-1, keepdims=True) / (na * nb)
+            on = (s[:, 0] < -o.knee) / o.sigma_knee  # active rows; d(residual) = -ds / sigma
+            res.append(np.where(on > 0, (-s[:, 0] - o.knee) * on, 0.0))
+            da = np.cross(b, left) / (na * nb) - s * a / na**2
+            db = np.cross(left, a) / (na * nb) - s * b / nb**2
+            du = (c - (c * left).sum(-1, keepdims=True) * left) / (nu * na * nb)
+            g = -on[:, None]
+            row = k[:, leg, None]
+            for joint, d in ((kn, da - db), (h, -da), (an, db), (L_HIP, du), (R_HIP, -du)):
+                entries.append((row, self.idx[:, joint], g * d))
+        return np.stack(res, 1), entries
 
     def ankle_speed(self, x: np.ndarray) -> np.ndarray:
         """(T, 2) speed of the ankles (m/s) at ``x``."""
