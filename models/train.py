@@ -39,6 +39,7 @@ class Config:
     workers: int = 0  # processes generating batches (0: in the training process); a GPU needs several to be fed
     tumble: float = 0.0  # fraction of training windows turned to any orientation (lying, upside down; data.tumble)
     lean: float = 0.0  # fraction of training windows whose upper body is leaned over (bending, lunges; data.lean)
+    mix: float = 0.0  # fraction of training windows with limbs mixed across windows (data.mix_limbs)
     init: str = ""  # a checkpoint to start from (same model): continues a run in another session, on a new schedule
     arch: dict = field(default_factory=dict)
 
@@ -201,7 +202,7 @@ def train(cfg: Config, out: str | Path, device: str | None = None, log=print) ->
     val_clips = D.load_clips(cfg.data, "val", cfg.tiers)
     if len(train_clips) == 0:
         raise ValueError(f"{cfg.data}: no training clips for tiers {cfg.tiers}")
-    task = Task(cfg, D.WindowSampler(train_clips, tumble=cfg.tumble, lean=cfg.lean), device)
+    task = Task(cfg, D.WindowSampler(train_clips, tumble=cfg.tumble, lean=cfg.lean, mix=cfg.mix), device)
     val_task = Task(cfg, D.WindowSampler(val_clips if len(val_clips) else train_clips, bones=False, mirror=False), device)
     val_batch = val_task.sampler.batch(max(256, 2048 // task.window), task.window, np.random.default_rng(1234))
     net = build(cfg.model, **cfg.arch)
