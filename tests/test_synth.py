@@ -74,6 +74,7 @@ def test_tiny_render_and_score(tmp_path, cmu_file):
     assert (0 < g["uv"][:, 0, 0]).all() and (g["uv"][:, 0, 0] < 160).all() and (0 < g["uv"][:, 0, 1]).all()
     with pytest.raises(ValueError, match="training subject"):
         render.load_clip(cmu_file, "01_01", 1, 25)
+    assert len(render.load_clip(cmu_file, "01_01", 1, 25, training=True).joints) == 25  # asked for (2D-only stages)
 
 
 def test_benchmark_renders_and_scores_one_clip(tmp_path, cmu_file):

@@ -71,15 +71,16 @@ def mediapipe_landmarks(video: Path, landmarks: Path) -> Path:
     return landmarks
 
 
-def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float = 25.0, scale: float = 1.0) -> tuple[Path, Path]:
-    """Render ``shot`` into ``out`` unless it is there already."""
+def render_shot(shot: Shot, out: Path, data: str, samples: int = 4, fps: float = 25.0, scale: float = 1.0,
+                training: bool = False) -> tuple[Path, Path]:
+    """Render ``shot`` into ``out`` unless it is there already (``training``: a training subject's clip allowed)."""
     video, gt = out / f"{shot.name}.mp4", out / f"{shot.name}_gt.npz"
     if not (video.is_file() and gt.is_file()):
         from .render import render  # bpy only when something must be rendered
 
         require_data(data)
         size = tuple(int(round(s * scale / 2)) * 2 for s in (PORTRAIT if shot.portrait else LANDSCAPE))
-        render(out, shot.clip, data, shot.seconds, fps, size, shot.seed, samples, shot.pan, shot.name)
+        render(out, shot.clip, data, shot.seconds, fps, size, shot.seed, samples, shot.pan, shot.name, training=training)
     return video, gt
 
 
