@@ -46,7 +46,7 @@ def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.nd
             unary[:, 1] = hold / fps
             if prior is not None and g in prior:
                 unary = unary + prior[g][a:b]
-            flags[g][a:b] = _viterbi(px[a:b], conf[a:b], size[a:b], mirror, list(evidence), switch, unary=unary)
+            flags[g][a:b] = _viterbi(px[a:b], conf[a:b], size[a:b], mirror, list(evidence), switch, unary)
     return flags
 
 
@@ -85,12 +85,12 @@ def _costs(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndarra
 
 
 def _viterbi(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndarray, joints: list[int],
-             switch: float, second: float = 0.5, unary: np.ndarray | None = None) -> np.ndarray:
+             switch: float, unary: np.ndarray, second: float = 0.5) -> np.ndarray:
     """Mirror flags of one run of frames: each frame's labels against the frame before and, weighted by
     ``second``, the one before that, so one garbled frame cannot flip the labels of all that follow; plus
     ``unary`` (n, 2), each frame's own cost of keeping / mirroring."""
     n = len(px)
-    u = np.zeros((n, 2)) if unary is None else np.asarray(unary, float)
+    u = np.asarray(unary, float)
     if n < 2:
         return u[:, 1] < u[:, 0]
     s1, f1 = _costs(px, conf, size, mirror, joints, 1)
@@ -103,7 +103,7 @@ def _viterbi(px: np.ndarray, conf: np.ndarray, size: np.ndarray, mirror: np.ndar
         return second * (s2[t - 2] if a == b else f2[t - 2])
 
     # States (s_{t-1}, s_t). Without unary costs, frame 0 keeps its labels and the run's majority decides after.
-    free = unary is not None and u.any()
+    free = u.any()
     cost = {(a, b): (u[0, a] + u[1, b] + c1(1, a, b) if free or a == 0 else np.inf) for a in (0, 1) for b in (0, 1)}
     back = []
     for t in range(2, n):
