@@ -44,7 +44,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import least_squares
 
-from ..skeleton import Skeleton
+from ..skeleton import Skeleton, load_skeleton
 from .camera import TYPICAL_HEIGHT, TYPICAL_PITCH, pitch_over_feet, plane_basis
 from .camera_motion import reference_pixels
 from .contacts import ANKLES, CONTACT_HOLD, in_contact
@@ -53,9 +53,10 @@ from .lifters import window_starts
 from .normalize import person_scale
 
 J = 17
-#: (hip, knee, ankle) of the left and right legs, and the hips (h36m17 indices).
-LEGS = ((4, 5, 6), (1, 2, 3))
-L_HIP, R_HIP = 4, 1
+_BODY = load_skeleton("h36m17")
+#: (hip, knee, ankle) of the left and right legs, and the hips.
+LEGS = (_BODY.group("leg_l"), _BODY.group("leg_r"))
+L_HIP, R_HIP = _BODY.index("l_hip"), _BODY.index("r_hip")
 
 
 @dataclass
