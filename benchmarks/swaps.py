@@ -8,9 +8,10 @@ benchmark's folder (its ``truth.npz``), every pose2sim view: the frames whose le
 (each left/right pair of hips, knees, ankles or shoulders, elbows, wrists nearer the other side's truth, by more
 than 0.1 person sizes in all), as the detector labels them and after :func:`video_mocap.inference.swaps.find_swaps`
 at each ``--switch`` and ``--hold`` cost. The landmarks come from the detector's tracker alone (as the capture tracks one person).
-``--render-turns`` first renders :data:`TURNS` into the folder: turning dancers and acrobats of *training* subjects,
-the set the swap fixing's costs were chosen on (fair for it: it reads only the detector's 2D; not for anything
-trained on their mocap); 12 clips of 5 s, about 12 minutes on a 2-core CPU.
+``--render-turns`` first renders ``models.data.TURN_CLIPS`` into the folder (one in three 9:16, every
+other one with a following pan): turning dancers and acrobats of *training* subjects,
+the set the swap fixing's costs were chosen on (fair for it: it reads only the detector's 2D; and for the contact
+network, which leaves these clips out of its data); 12 clips of 5 s, about 12 minutes on a 2-core CPU.
 """
 from __future__ import annotations
 
@@ -20,10 +21,6 @@ from pathlib import Path
 import numpy as np
 
 PAIRS = {"legs": ((23, 24), (25, 26), (27, 28)), "arms": ((11, 12), (13, 14), (15, 16))}  # BlazePose indices
-#: Clips of training subjects with the most turning in their first 5 s (salsa 61, acrobatics 88 / 90, dances 55 / 85,
-#: karate 135), as (clip, seed); one in three 9:16, every other one with a following pan.
-TURNS = (("61_12", 301), ("61_06", 302), ("61_07", 303), ("88_06", 304), ("61_01", 305), ("61_04", 306), ("55_01", 307),
-         ("90_05", 308), ("85_02", 309), ("61_13", 310), ("88_09", 311), ("135_01", 312))
 
 
 def wrong_side(px: np.ndarray, truth: np.ndarray, size: np.ndarray) -> dict[str, np.ndarray]:
@@ -64,10 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--render-turns", action="store_true", help="render the turning training-subject clips into BENCHMARK first")
     a = p.parse_args(argv)
     if a.render_turns:
-        from video_mocap.models.data import DEFAULT_DATA
+        from video_mocap.models.data import DEFAULT_DATA, TURN_CLIPS
         from video_mocap.models.synth.benchmark import Shot, render_shot
 
-        for i, (clip, seed) in enumerate(TURNS):
+        for i, (clip, seed) in enumerate(TURN_CLIPS):
             render_shot(Shot(clip, seed, portrait=i % 3 == 1, pan=i % 2 == 0), a.benchmark, DEFAULT_DATA, training=True)
     from video_mocap.inference import swaps as S
     from video_mocap.inference.detector import BlazePose

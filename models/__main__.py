@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--seed", type=int, default=0)
     co.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     co.add_argument("--card", action="store_true", help="only measure the shipped network again and rewrite its card")
+    co.add_argument("--note", default="", help="markdown file with a paragraph for the card (figures through the capture)")
     co.add_argument("--no-ship", action="store_true", help="train only: leave models/weights as it is")
     fu = sub.add_parser("fusion", help="train the temporal fusion of the single-frame and MPM lifts (data made once, kept in --out)")
     fu.add_argument("--data", default=DEFAULT_DATA, help=DATA_HELP)
@@ -171,14 +172,16 @@ def main(argv: list[str] | None = None) -> int:
         from . import contacts
 
         _threads(args.threads)
+        note = Path(args.note).read_text().strip() if args.note else ""
         if args.card:
             from ..inference.weights import manifest
 
-            print(contacts.write_card(weight_path("contacts"), args.data, weight_path("single"), manifest()["contacts"]["command"]))
+            print(contacts.write_card(weight_path("contacts"), args.data, weight_path("single"), manifest()["contacts"]["command"],
+                                      note))
             return 0
         ckpt = contacts.train(args.data, weight_path("single"), args.out, args.minutes, args.windows, seed=args.seed)
         if not args.no_ship:
-            print(contacts.ship(ckpt, args.data, weight_path("single"), ran))
+            print(contacts.ship(ckpt, args.data, weight_path("single"), ran, note=note))
     elif args.command == "fusion":
         from ..inference.weights import weight_path
         from . import fusion

@@ -28,6 +28,11 @@ HELD_OUT = {"test": ("05", "16", "49"), "val": ("07", "13")}
 #: 3-6 are retargeted onto other characters (see models/README.md for the measurement).
 DEFAULT_TIERS = (0, 1, 2)
 IMAGE_SIZES = ((1920, 1080), (1280, 720), (1080, 1920), (720, 1280), (640, 480), (1080, 1080), (854, 480))
+#: Validation renders of *training* subjects, as (clip, seed): the clips with the most turning in their first 5 s
+#: (salsa 61, acrobatics 88 / 90, dances 55 / 85, karate 135; ``benchmarks/swaps.py --render-turns``). Networks that
+#: train on every tier (the contact network) leave these clips out, so the renders stay unseen by them.
+TURN_CLIPS = (("61_12", 301), ("61_06", 302), ("61_07", 303), ("88_06", 304), ("61_01", 305), ("61_04", 306), ("55_01", 307),
+              ("90_05", 308), ("85_02", 309), ("61_13", 310), ("88_09", 311), ("135_01", 312))
 LIMBS = {  # joint groups used for tube masks (occluded limbs)
     "r_leg": (1, 2, 3), "l_leg": (4, 5, 6), "l_arm": (11, 12, 13), "r_arm": (14, 15, 16), "head": (9, 10),
 }
@@ -88,6 +93,12 @@ def load_clips(path: str, split: str = "train", tiers: tuple[int, ...] | None = 
             out.names.append(str(names[c]))
             out.subjects.append(s)
     return out
+
+
+def without(clips: Clips, names) -> Clips:
+    """``clips`` less those named in ``names``."""
+    keep = [i for i, n in enumerate(clips.names) if n not in set(names)]
+    return Clips([clips.joints[i] for i in keep], [clips.names[i] for i in keep], [clips.subjects[i] for i in keep])
 
 
 def require_data(path: str) -> str:

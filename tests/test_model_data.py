@@ -119,6 +119,19 @@ def test_sampler_on_shared_data(cmu_file):
     assert np.isfinite(b["kp"]).all()
 
 
+def test_contact_data_has_every_tier_less_the_turn_renders(cmu_file):
+    """The contact network's training clips: the training subjects of every tier, less the clips rendered for
+    validation (so those renders stay unseen), more than the lifters' original skeletons alone."""
+    every = D.load_clips(cmu_file, "train", None)
+    turns = {clip for clip, _ in D.TURN_CLIPS}
+    assert turns <= set(every.names), "the turn renders are of training clips"
+    kept = D.without(every, turns)
+    assert not turns & set(kept.names) and len(kept) == len(every) - len(turns)
+    assert len(kept) > len(D.load_clips(cmu_file, "train")) and not set(kept.subjects) & set(D.HELD_OUT["test"])
+    i = every.names.index(kept.names[-1])
+    np.testing.assert_array_equal(kept.joints[-1], every.joints[i])
+
+
 def _half_turned(augment):
     """Random windows, ``augment``(windows, rng, 0.5) of them, and which windows it changed (about half)."""
     rng = np.random.default_rng(0)
