@@ -192,6 +192,7 @@ def write_card(onnx_path: Path, data: str, lifter_path: str | Path, command: str
                                              "test_f1": round(result["f1"], 3)}, directory)
     rule = result["rule_2d"]
     tiers = "every fidelity tier" if TIERS is None else f"fidelity tiers {', '.join(map(str, TIERS))}"
+    note = f"{note}\n\n" if note else ""
     card = f"""# contacts: foot contacts from lifted 3D and 2D
 
 **What.** Per-frame contact probability of the left and right foot for a whole clip at once: dilated residual
@@ -221,7 +222,7 @@ fixed seed; `contacts.eval.json`):
 
 True contact rate: {result['contact_rate']:.2f} of foot-frames.
 
-{note + chr(10) + chr(10) if note else ""}**File.** `contacts.onnx`, sha256 `{entry['sha256']}`.
+{note}**File.** `contacts.onnx`, sha256 `{entry['sha256']}`.
 """
     (directory / "contacts.md").write_text(card)
     return onnx_path
