@@ -97,7 +97,8 @@ def load_clips(path: str, split: str = "train", tiers: tuple[int, ...] | None = 
 
 def without(clips: Clips, names) -> Clips:
     """``clips`` less those named in ``names``."""
-    keep = [i for i, n in enumerate(clips.names) if n not in set(names)]
+    names = set(names)
+    keep = [i for i, n in enumerate(clips.names) if n not in names]
     return Clips([clips.joints[i] for i in keep], [clips.names[i] for i in keep], [clips.subjects[i] for i in keep])
 
 
