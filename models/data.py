@@ -122,9 +122,10 @@ def scale_bones(joints: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
 
 def random_bone_factors(b: int, rng: np.random.Generator, spread: float = 0.08) -> np.ndarray:
-    """Per-window bone-length factors: a global size and symmetric per-bone proportions."""
+    """Per-window bone-length factors: a global size and symmetric per-bone proportions (each bone's factor
+    drawn with sd ``spread``, kept within 2.5 sd, then averaged with its mirror bone's)."""
     glob = rng.uniform(0.88, 1.12, (b, 1))
-    per = rng.normal(1.0, spread, (b, J)).clip(0.8, 1.2)
+    per = rng.normal(1.0, spread, (b, J)).clip(1 - 2.5 * spread, 1 + 2.5 * spread)
     perm = SKELETON.mirror_permutation
     per = 0.5 * (per + per[:, perm])  # left and right stay alike
     return (glob * per).astype(np.float32)
@@ -344,8 +345,8 @@ class WindowSampler:
     """
 
     def __init__(self, clips: Clips, speed: tuple[float, float] = (0.8, 2.1), bones: bool = True, mirror: bool = True,
-                 tumble: float = 0.0, lean: float = 0.0, mix: float = 0.0):
-        self.clips = clips
+                 tumble: float = 0.0, lean: float = 0.0, mix: float = 0.0, proportions: float = 0.08):
+        self.clips, self.proportions = clips, proportions
         self.lengths = np.array([len(j) for j in clips.joints])
         self.speed, self.bones, self.mirror, self.tumble, self.lean, self.mix = speed, bones, mirror, tumble, lean, mix
 
@@ -377,7 +378,7 @@ class WindowSampler:
         if self.mix:
             world = mix_limbs(world, rng, self.mix)
         if self.bones:
-            world = scale_bones(world, random_bone_factors(n, rng)[:, None])
+            world = scale_bones(world, random_bone_factors(n, rng, self.proportions)[:, None])
         if self.lean:
             world = lean(world, rng, self.lean)
         if self.tumble:

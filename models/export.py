@@ -76,3 +76,64 @@ def export(checkpoint: str | Path, out: str | Path, tolerance: float = 1e-4) -> 
         if err > tolerance:
             raise RuntimeError(f"{out}: onnxruntime differs from torch by {err:.2e} on {name}")
     return out
+
+
+def _module_path(node_name: str) -> str:
+    """The module a node belongs to, from the exporter's node name ('/dec2d/dec2d.0/layers.0/linear1/MatMul'
+    -> 'dec2d.0.layers.0.linear1')."""
+    path: list[str] = []
+    for part in node_name.strip("/").split("/")[:-1]:
+        if path and part.startswith(path[-1] + "."):
+            path[-1] = part
+        else:
+            path.append(part)
+    return ".".join(path)
+
+
+def import_onnx(path: str | Path, kind: str, arch: dict | None = None, tolerance: float = 1e-4) -> dict:
+    """The weights of an exported lifter read back into torch (the inverse of :func:`export`), so training can
+    continue from a shipped ONNX file: named initialisers by name, the rest through the node that uses them
+    (Linear weights sit transposed in MatMul nodes; equal tensors the exporter merged are found there). Checked
+    like the export: onnxruntime and the rebuilt network must agree to ``tolerance`` on random inputs.
+    Returns ``{name: tensor}`` for ``build(kind, **arch).load_state_dict``."""
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from .nets import build
+
+    model = onnx.load(str(path))
+    values = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    values.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in model.graph.node if n.op_type == "Constant"})
+    net = build(kind, **(arch or {}))
+    state = net.state_dict()
+    found = {k: values[k] for k in state if k in values and values[k].shape == tuple(state[k].shape)}
+    for node in model.graph.node:
+        module = _module_path(node.name)
+        attention = module.endswith("self_attn")
+        for i, name in enumerate(node.input):
+            if name not in values or name in state:
+                continue
+            value = values[name]
+            if node.op_type == "MatMul":
+                key, value = module + (".in_proj_weight" if attention else ".weight"), value.T
+            elif node.op_type == "LayerNormalization":
+                key = module + (".weight" if i == 1 else ".bias")
+            elif node.op_type == "Add":
+                key = module + (".in_proj_bias" if attention else ".bias")
+            else:
+                continue
+            if key in state and key not in found and tuple(state[key].shape) == value.shape:
+                found[key] = value
+    weights = {k: torch.from_numpy(np.array(found[k], np.float32)) if k in found else v for k, v in state.items()}
+    net.load_state_dict(weights)
+    net.eval()
+    check = example_inputs(kind, batch=3, window=getattr(net, "window", 1), seed=1)
+    with torch.no_grad():
+        ref = net(*check.values())
+    ref = ref if isinstance(ref, tuple) else (ref,)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {k: v.numpy() for k, v in check.items()})
+    err = max(float(np.abs(r.numpy() - g).max()) for r, g in zip(ref, got))
+    if err > tolerance:
+        raise ValueError(f"{path}: cannot read a {kind} network with arch {arch or {}} back from it "
+                         f"(rebuilt differs from onnxruntime by {err:.2e})")
+    return weights

@@ -40,6 +40,7 @@ class Config:
     tumble: float = 0.0  # fraction of training windows turned to any orientation (lying, upside down; data.tumble)
     lean: float = 0.0  # fraction of training windows whose upper body is leaned over (bending, lunges; data.lean)
     mix: float = 0.0  # fraction of training windows with limbs mixed across windows (data.mix_limbs)
+    proportions: float = 0.08  # sd of the per-bone length factors (data.random_bone_factors): wider = child-like to tall
     init: str = ""  # a checkpoint to start from (same model): continues a run in another session, on a new schedule
     arch: dict = field(default_factory=dict)
 
@@ -185,7 +186,13 @@ def budget_steps(cfg: Config, task: Task, net: torch.nn.Module, device: str, str
 
 
 def warm_start(net: torch.nn.Module, cfg: Config) -> None:
-    """Load ``cfg.init``'s weights (fp16 checkpoints included) into ``net``; its architecture must match."""
+    """Load ``cfg.init``'s weights (fp16 checkpoints included, or an exported ONNX lifter such as a shipped one)
+    into ``net``; its architecture must match."""
+    if str(cfg.init).endswith(".onnx"):
+        from .export import import_onnx
+
+        net.load_state_dict(import_onnx(cfg.init, cfg.model, cfg.arch))
+        return
     state = torch.load(cfg.init, map_location="cpu", weights_only=False)
     if state["config"]["model"] != cfg.model or state["config"].get("arch", {}) != cfg.arch:
         raise ValueError(f"{cfg.init}: a {state['config']['model']} checkpoint with arch {state['config'].get('arch')}, "
@@ -202,7 +209,8 @@ def train(cfg: Config, out: str | Path, device: str | None = None, log=print) ->
     val_clips = D.load_clips(cfg.data, "val", cfg.tiers)
     if len(train_clips) == 0:
         raise ValueError(f"{cfg.data}: no training clips for tiers {cfg.tiers}")
-    task = Task(cfg, D.WindowSampler(train_clips, tumble=cfg.tumble, lean=cfg.lean, mix=cfg.mix), device)
+    task = Task(cfg, D.WindowSampler(train_clips, tumble=cfg.tumble, lean=cfg.lean, mix=cfg.mix,
+                                      proportions=cfg.proportions), device)
     val_task = Task(cfg, D.WindowSampler(val_clips if len(val_clips) else train_clips, bones=False, mirror=False), device)
     val_batch = val_task.sampler.batch(max(256, 2048 // task.window), task.window, np.random.default_rng(1234))
     net = build(cfg.model, **cfg.arch)

@@ -77,6 +77,19 @@ def test_bone_scaling_changes_lengths_only():
     np.testing.assert_allclose(q[..., 0, :], p[..., 0, :])
 
 
+def test_bone_factors_are_symmetric_and_their_spread_is_the_option():
+    """Left and right bones alike; the default keeps proportions within about 20 % (1st-99th percentile), ``--proportions 0.2`` reaches
+    short-thighed, child-like bodies (thigh / shin 0.7 and below, as MakeHuman's smallest characters have)."""
+    rng = np.random.default_rng(0)
+    narrow, wide = D.random_bone_factors(20000, rng), D.random_bone_factors(20000, rng, spread=0.2)
+    for f in (narrow, wide):
+        np.testing.assert_allclose(f, f[:, D.SKELETON.mirror_permutation])
+    ratio = lambda f: f[:, 2] / f[:, 3]  # thigh (r_hip -> r_knee) over shin (r_knee -> r_ankle)
+    lo, hi = np.percentile(ratio(narrow), [1, 99])
+    assert 0.8 < lo and hi < 1.25
+    assert np.mean(ratio(wide) < 0.75) > 0.04 and np.mean(ratio(wide) > 1.3) > 0.04
+
+
 def test_masks():
     rng = np.random.default_rng(3)
     m = D.spatiotemporal_mask(500, 27, rng)

@@ -59,6 +59,29 @@ def test_export_matches_torch(kind, mocap, tmp_path):
     assert meta["kind"] == kind and meta["skeleton"] == "h36m17"
 
 
+@pytest.mark.parametrize("kind", ["single", "mpm"])
+def test_training_continues_from_an_exported_onnx(kind, mocap, tmp_path):
+    """``--init`` takes an ONNX lifter (a shipped one): its weights read back give the same network, and a
+    network of another arch is refused."""
+    from video_mocap.models.export import export, import_onnx
+    from video_mocap.models.train import load_checkpoint
+
+    torch.set_num_threads(1)
+    cfg = Config(model=kind, data=mocap, steps=40, epoch_steps=40, batch=128, arch=TINY[kind], stage1=0.0)
+    ckpt = train(cfg, tmp_path / "a", device="cpu", log=lambda s: None)
+    onnx_path = export(ckpt, tmp_path / f"{kind}.onnx")
+    weights = import_onnx(onnx_path, kind, TINY[kind])
+    trained = load_checkpoint(ckpt)[0].state_dict()
+    for k, v in trained.items():
+        torch.testing.assert_close(weights[k], v, rtol=0, atol=1e-6, msg=k)
+    more = Config(model=kind, data=mocap, steps=1, epoch_steps=1, batch=128, arch=TINY[kind], stage1=0.0,
+                  init=str(onnx_path))
+    assert train(more, tmp_path / "b", device="cpu", log=lambda s: None).is_file()
+    other = dict(TINY[kind], heads=2)
+    with pytest.raises(ValueError, match="cannot read"):
+        import_onnx(onnx_path, kind, other)
+
+
 def test_runtime_lifters_run_exported_models(mocap, tmp_path):
     from video_mocap.inference.lifters import FrameLifter, WindowLifter
     from video_mocap.models.export import export
