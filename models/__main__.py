@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--lean", type=float, default=0.0, metavar="DEG",
                     help="first turn every clip's upper body by DEG about the world X axis through the pelvis (bent over, "
                          "leaning back): how a lifter copes with leaning bodies")
+    ev.add_argument("--legs", type=float, nargs=2, default=(1.0, 1.0), metavar=("THIGH", "SHIN"),
+                    help="first scale every clip's thighs and shins by these factors (e.g. 0.6 0.85: short-thighed, "
+                         "child-like legs): how a lifter copes with proportions its mocap lacks")
     ev.add_argument("--no-flip", action="store_true",
                     help="lift without the mirror average (the capture averages each lift with its mirror image's)")
     ev.add_argument("--json", help="write the metrics (overall and per clip) to this file")
@@ -211,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.onnx).is_file():
             raise SystemExit(f"error: no lifter at {args.onnx} (the shipped ones are in models/weights/*.onnx)")
         result = evaluate(args.onnx, args.data, args.split, args.tiers, args.seed, args.json, args.cameras, args.clean_2d,
-                          not args.no_flip, args.lean)
+                          not args.no_flip, args.lean, tuple(args.legs))
         print_table(result)
     return 0
 

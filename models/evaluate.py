@@ -123,18 +123,22 @@ def _mean(rows: list[dict], key: str, weights: list[int]) -> float:
 
 def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFAULT_TIERS, seed: int = 2024,
              json_out: str | None = None, cameras: int = 1, clean_2d: bool = False, flip: bool = True,
-             lean: float = 0.0) -> dict:
+             lean: float = 0.0, leg_factors: tuple[float, float] = (1.0, 1.0)) -> dict:
     """Metrics of one ONNX lifter on the clips of ``split``, each seen by ``cameras`` random cameras (``flip``:
     lifted with the mirror average, as the capture lifts; ``lean``: every clip's upper body first turned by that
-    many degrees about the world's X axis through the pelvis, a body bent over or leaning back)."""
+    many degrees about the world's X axis through the pelvis, a body bent over or leaning back; ``leg_factors``: every
+    clip's thighs and shins first scaled by these factors, proportions the mocap lacks)."""
     kind, lifter = load_lifter(onnx_path, flip)
     clips = D.load_clips(data, split, tiers)
     if len(clips) == 0:
         raise ValueError(f"{data}: no clips in split {split!r} for tiers {tiers}")
     rows, legs, limbs = [], [], []
     turn = axis_angle(np.array([1.0, 0.0, 0.0]), np.radians(lean))
+    factors = np.ones(D.J, np.float32)
+    factors[[2, 5]], factors[[3, 6]] = leg_factors  # the bones ending at the knees (thighs) and at the ankles (shins)
     for i, (joints, name) in enumerate(zip(clips.joints, clips.names)):
         joints = D.lean_upper(joints, turn) if lean else joints
+        joints = D.scale_bones(joints, factors) if tuple(leg_factors) != (1.0, 1.0) else joints
         for v in range(cameras):
             rng = np.random.default_rng([seed, i] if v == 0 else [seed, i, v])  # camera 0 = the one-camera result
             pixels, conf, gt = fixed_view(joints, rng, clean_2d)
@@ -156,7 +160,7 @@ def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFA
     if limbs:
         overall["limb_completion_3d_mpjpe"] = float(np.average(np.reshape(limbs, (-1, 4)).mean(1), weights=frames))
     result = {"model": str(onnx_path), "kind": kind, "data": str(data), "split": split, "tiers": tiers, "seed": seed,
-              "cameras": cameras, "clean_2d": clean_2d, "flip": flip, "lean": lean, "clips": len(clips), "frames": int(sum(frames)), "overall": overall, "per_clip": rows}
+              "cameras": cameras, "clean_2d": clean_2d, "flip": flip, "lean": lean, "leg_factors": list(leg_factors), "clips": len(clips), "frames": int(sum(frames)), "overall": overall, "per_clip": rows}
     if json_out:
         Path(json_out).write_text(json.dumps(result, indent=2))
     return result

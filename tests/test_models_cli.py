@@ -29,7 +29,7 @@ def test_every_evaluate_option_has_help(tmp_path):
     done = _run("evaluate", "--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     options = [w for w in done.stdout.split() if w.startswith("--")]
-    assert {"--data", "--split", "--tiers", "--cameras", "--clean-2d", "--lean", "--seed", "--json"} <= set(options)
+    assert {"--data", "--split", "--tiers", "--cameras", "--clean-2d", "--lean", "--legs", "--seed", "--json"} <= set(options)
     assert "all 'test'" in " ".join(done.stdout.split()), "says what a file without the held-out subjects becomes"
 
 
@@ -51,6 +51,9 @@ def test_more_cameras_and_clean_2d(tmp_path):
     leant = evaluate(SINGLE, data, cameras=1, lean=50.0)
     assert leant["lean"] == 50.0 and leant["frames"] == one["frames"]
     assert leant["overall"]["mpjpe"] != pytest.approx(one["overall"]["mpjpe"]), "the bodies were leant"
+    short = evaluate(SINGLE, data, cameras=1, leg_factors=(0.6, 0.85))
+    assert short["leg_factors"] == [0.6, 0.85] and short["frames"] == one["frames"]
+    assert short["overall"]["mpjpe"] > one["overall"]["mpjpe"], "short thighs the mocap lacks lift worse"
 
 
 def test_clip_names_keep_the_distinguishing_part():
