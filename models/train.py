@@ -41,7 +41,7 @@ class Config:
     lean: float = 0.0  # fraction of training windows whose upper body is leaned over (bending, lunges; data.lean)
     mix: float = 0.0  # fraction of training windows with limbs mixed across windows (data.mix_limbs)
     proportions: float = 0.08  # sd of the per-bone length factors (data.random_bone_factors): wider = child-like to tall
-    init: str = ""  # a checkpoint to start from (same model): continues a run in another session, on a new schedule
+    init: str = ""  # a checkpoint or exported ONNX lifter to start from (same model): continues a run on a new schedule
     arch: dict = field(default_factory=dict)
 
 
