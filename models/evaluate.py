@@ -135,7 +135,8 @@ def evaluate(onnx_path: str | Path, data: str, split: str = "test", tiers=D.DEFA
     rows, legs, limbs = [], [], []
     turn = axis_angle(np.array([1.0, 0.0, 0.0]), np.radians(lean))
     factors = np.ones(D.J, np.float32)
-    factors[[2, 5]], factors[[3, 6]] = leg_factors  # the bones ending at the knees (thighs) and at the ankles (shins)
+    thighs, shins = D.SKELETON.indices(["r_knee", "l_knee"]), D.SKELETON.indices(["r_ankle", "l_ankle"])  # bones end there
+    factors[thighs], factors[shins] = leg_factors
     for i, (joints, name) in enumerate(zip(clips.joints, clips.names)):
         joints = D.lean_upper(joints, turn) if lean else joints
         joints = D.scale_bones(joints, factors) if tuple(leg_factors) != (1.0, 1.0) else joints

@@ -45,8 +45,6 @@ def example_inputs(kind: str, batch: int = 2, window: int = 27, seed: int = 0) -
 
 def export(checkpoint: str | Path, out: str | Path, tolerance: float = 1e-4) -> Path:
     """Export and verify: onnxruntime must match torch to ``tolerance`` (metres) on random inputs."""
-    import onnxruntime as ort
-
     net, state = load_checkpoint(checkpoint)
     kind = state["config"]["model"]
     window = getattr(net, "window", 1)
@@ -65,17 +63,22 @@ def export(checkpoint: str | Path, out: str | Path, tolerance: float = 1e-4) -> 
                        "best_val_mpjpe_mm": f"{state.get('best_val_mm', float('nan')):.2f}"}.items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(out))
-    check = example_inputs(kind, batch=3, window=window, seed=1)
-    with torch.no_grad():
-        ref = net(*check.values())
-    ref = ref if isinstance(ref, tuple) else (ref,)
-    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {k: v.numpy() for k, v in check.items()})
-    for name, r, g in zip(outputs, ref, got):
-        err = float(np.abs(r.numpy() - g).max())
+    for name, err in zip(outputs, differences(net, kind, out)):
         if err > tolerance:
             raise RuntimeError(f"{out}: onnxruntime differs from torch by {err:.2e} on {name}")
     return out
+
+
+def differences(net: torch.nn.Module, kind: str, onnx_path: str | Path) -> list[float]:
+    """Largest difference per output between ``net`` and the ONNX file run by onnxruntime, on random inputs."""
+    import onnxruntime as ort
+
+    check = example_inputs(kind, batch=3, window=getattr(net, "window", 1), seed=1)
+    with torch.no_grad():
+        ref = net(*check.values())
+    ref = ref if isinstance(ref, tuple) else (ref,)
+    got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {k: v.numpy() for k, v in check.items()})
+    return [float(np.abs(r.numpy() - g).max()) for r, g in zip(ref, got)]
 
 
 def _module_path(node_name: str) -> str:
@@ -96,7 +99,6 @@ def import_onnx(path: str | Path, kind: str, arch: dict | None = None, tolerance
     (Linear weights sit transposed in MatMul nodes; equal tensors the exporter merged are found there). Checked
     like the export: onnxruntime and the rebuilt network must agree to ``tolerance`` on random inputs.
     Returns ``{name: tensor}`` for ``build(kind, **arch).load_state_dict``."""
-    import onnxruntime as ort
     from onnx import numpy_helper
 
     from .nets import build
@@ -126,13 +128,7 @@ def import_onnx(path: str | Path, kind: str, arch: dict | None = None, tolerance
                 found[key] = value
     weights = {k: torch.from_numpy(np.array(found[k], np.float32)) if k in found else v for k, v in state.items()}
     net.load_state_dict(weights)
-    net.eval()
-    check = example_inputs(kind, batch=3, window=getattr(net, "window", 1), seed=1)
-    with torch.no_grad():
-        ref = net(*check.values())
-    ref = ref if isinstance(ref, tuple) else (ref,)
-    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {k: v.numpy() for k, v in check.items()})
-    err = max(float(np.abs(r.numpy() - g).max()) for r, g in zip(ref, got))
+    err = max(differences(net.eval(), kind, path))
     if err > tolerance:
         raise ValueError(f"{path}: cannot read a {kind} network with arch {arch or {}} back from it "
                          f"(rebuilt differs from onnxruntime by {err:.2e})")
