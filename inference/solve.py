@@ -24,7 +24,9 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
 
 A contact (:func:`.contacts.in_contact`: starting where the network's probability reaches 0.5, lasting while it
 stays at 0.2) also lasts through frames where the ankle stands still in the picture and the network still gives
-``still_hold``: a stance's fading end, the heel about to lift.
+``still_hold``: a stance's fading end, the heel about to lift. And one starts where the network only doubts it
+(``still_start``) but the ankle stands still in the picture and moves slower than ``contact_speed`` in the first
+pass: a far or small body, whose stances the network reads at 0.05-0.4.
 
 Robust, in two passes: the first solves without contacts (and without a floor to keep ankles above); a
 contact is then kept only where that solution's ankle moves slower than ``contact_speed`` (so a wrong contact on
@@ -47,7 +49,7 @@ from scipy.optimize import least_squares
 from ..skeleton import Skeleton, load_skeleton
 from .camera import TYPICAL_HEIGHT, TYPICAL_PITCH, pitch_over_feet, plane_basis
 from .camera_motion import reference_pixels
-from .contacts import ANKLES, CONTACT_HOLD, in_contact
+from .contacts import ANKLES, CONTACT, CONTACT_HOLD, in_contact
 from ..filters import runs
 from .lifters import window_starts
 from .normalize import person_scale
@@ -87,6 +89,7 @@ class SolveOptions:
     contact_speed: float = 1.0  # m/s: faster ankles (without contacts) are not held as contacts ...
     still_2d: float = 0.4  # ... unless still in the picture (person heights a second, the reference view; 0: off)
     still_hold: float = 0.1  # a contact lasts through frames still in the picture that the network gives this (0: off)
+    still_start: float = 0.05  # a contact starts where the ankle is still in the picture and slow and the network gives this (0: off)
     unseen_contact: float = 0.8  # an unseen ankle this surely in contact is held (off the floor terms; 0: off)
     chunk: int = 240
     overlap: int = 40
@@ -401,7 +404,11 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
         x = prob.params(start, (0.0, 0.0), plane0)
         for second in (False, True) if earlier is None else (True,):
             if second:  # contacts where the free ankle is slow, still in 2D, or unseen and sure; Huber weights elsewhere
-                gated = np.where((prob.ankle_speed(x) < opts.contact_speed) | still[sl] | unseen[sl], contact[sl], 0.0)
+                slow = prob.ankle_speed(x) < opts.contact_speed
+                given = contact[sl]
+                if opts.still_start > 0:  # a stance the network doubts, still in the picture and slow in 3D
+                    given = np.where(still[sl] & slow & (given >= opts.still_start), np.maximum(given, CONTACT), given)
+                gated = np.where(slow | still[sl] | unseen[sl], given, 0.0)
                 prob.set_contacts(gated, floor=~hidden[sl])
                 x = prob.free_tilt(x)
                 prob.reweight(x, opts.f_scale)

@@ -226,7 +226,7 @@ def test_a_stance_fading_end_is_held_while_the_ankle_stands_still_in_the_picture
         sol = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, faded, up0, opts)
         return sum(int(sol.contact[sl, k].sum()) for sl, k in ends)
 
-    assert held_at_ends(SolveOptions(still_hold=0.0)) == 0
+    assert held_at_ends(SolveOptions(still_hold=0.0, still_start=0.0)) == 0
     assert held_at_ends(SolveOptions()) >= 0.8 * 3 * len(ends)
 
 
@@ -328,3 +328,30 @@ def test_knees_bend_only_forward(cmu_file):
     off, on = bend(SolveOptions(sigma_knee=0.0)), bend(SolveOptions())
     assert np.median(off) < -0.4, "without the limit the lifter's backward knee stays"
     assert on.min() > -0.36 and np.median(on) > -0.28, f"bend sines {np.median(on):.2f}, min {on.min():.2f}"
+
+
+def test_a_stance_the_network_doubts_is_held_where_the_ankle_stands_still_and_slow(cmu_file):
+    """A far body: the network reads every stance at 0.1 (under the 0.5 a contact needs), and one stance of each
+    foot not at all. Where the ankle stands still in the picture and the free solution moves it slowly, the stance
+    is held (``still_start``); without that rule nothing is; the stances the network gives nothing stay free,
+    and no swinging foot is held."""
+    from video_mocap.filters import runs
+    from video_mocap.inference.solve import SolveOptions
+
+    cam, uv, up, contact = _scene(cmu_file)
+    rel, root0, px, up0 = _noisy_inputs(cam, uv, up, np.random.default_rng(6))
+    conf = np.ones(px.shape[:2])
+    lengths = clip_bone_lengths(cam - cam[:, :1], conf, BODY)
+    planted = contact > 0.5
+    doubted = np.where(planted, 0.1, 0.0)
+    for k in range(2):  # the first stance of each foot: nothing from the network
+        a, b = next(iter(runs(planted[:, k])))
+        assert b - a > 6
+        doubted[a:b, k] = 0.0
+    sol = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, doubted, up0, SolveOptions())
+    off = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, doubted, up0, SolveOptions(still_start=0.0))
+    doubted_stance = doubted >= 0.1
+    assert not off.contact.any()
+    assert sol.contact[doubted_stance].mean() > 0.7, f"{sol.contact[doubted_stance].mean():.2f} of doubted stance frames held"
+    assert not sol.contact[planted & ~doubted_stance].any(), "a stance the network gives nothing is not held"
+    assert sol.contact[~planted].mean() < 0.05, "swinging feet stay free"
