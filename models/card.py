@@ -85,7 +85,7 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
   drift, sticky outliers, hip/keypoint offsets, dropped joints with confidence 0); normalised by the
   person's box around the hips (`inference/normalize.py`).
 - **Training**: `{train_command}` ({cfg['steps']} steps, batch {cfg['batch']} frames, AdamW lr {cfg['lr']},
-  cosine schedule, seed {cfg['seed']}{', tumble ' + str(cfg['tumble']) if cfg.get('tumble') else ''}{', lean ' + str(cfg['lean']) if cfg.get('lean') else ''}); {minutes:.0f} min on {trained_on}. Best validation epoch kept.{init}
+  cosine schedule, seed {cfg['seed']}{', tumble ' + str(cfg['tumble']) if cfg.get('tumble') else ''}{', lean ' + str(cfg['lean']) if cfg.get('lean') else ''}{', mix ' + str(cfg['mix']) if cfg.get('mix') else ''}{', proportions ' + str(cfg['proportions']) if cfg.get('proportions', 0.08) != 0.08 else ''}); {minutes:.0f} min on {trained_on}. Best validation epoch kept.{init}
 - **Evaluation**: `python -m video_mocap.models evaluate models/weights/{name}.onnx` (held-out test subjects, one fixed
   camera per clip, camera/noise seed 2024, {result['frames']} frames at 50 fps; full per-clip table in
   `{name}.eval.json`).
