@@ -69,11 +69,13 @@ def export(checkpoint: str | Path, out: str | Path, tolerance: float = 1e-4) -> 
     return out
 
 
-def differences(net: torch.nn.Module, kind: str, onnx_path: str | Path) -> list[float]:
-    """Largest difference per output between ``net`` and the ONNX file run by onnxruntime, on random inputs."""
+def differences(net: torch.nn.Module, kind: str, onnx_path: str | Path,
+                inputs: dict[str, torch.Tensor] | None = None) -> list[float]:
+    """Largest difference per output between ``net`` and the ONNX file run by onnxruntime, on ``inputs`` (named
+    as the file's inputs; default: random inputs of a lifter of ``kind``)."""
     import onnxruntime as ort
 
-    check = example_inputs(kind, batch=3, window=getattr(net, "window", 1), seed=1)
+    check = inputs if inputs is not None else example_inputs(kind, batch=3, window=getattr(net, "window", 1), seed=1)
     with torch.no_grad():
         ref = net(*check.values())
     ref = ref if isinstance(ref, tuple) else (ref,)
