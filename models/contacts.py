@@ -146,7 +146,7 @@ def export(checkpoint: str | Path, onnx_path: str | Path, tolerance: float = 1e-
     torch.onnx.export(wrapped, (x,), str(onnx_path), input_names=["features"], output_names=["contact"],
                       dynamic_axes={"features": {0: "batch", 1: "frames"}, "contact": {0: "batch", 1: "frames"}},
                       opset_version=17, dynamo=False)
-    worst = max(differences(wrapped, "contacts", onnx_path, {"features": torch.randn(1, 137, net.inp.in_channels)}))
+    worst = max(differences(wrapped, onnx_path, {"features": torch.randn(1, 137, net.inp.in_channels)}))
     if worst > tolerance:
         raise RuntimeError(f"{onnx_path}: onnxruntime differs from torch by {worst:.2e}")
     return onnx_path

@@ -63,23 +63,26 @@ def export(checkpoint: str | Path, out: str | Path, tolerance: float = 1e-4) -> 
                        "best_val_mpjpe_mm": f"{state.get('best_val_mm', float('nan')):.2f}"}.items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(out))
-    for name, err in zip(outputs, differences(net, kind, out)):
+    for name, err in zip(outputs, differences(net, out, check_inputs(kind, net))):
         if err > tolerance:
             raise RuntimeError(f"{out}: onnxruntime differs from torch by {err:.2e} on {name}")
     return out
 
 
-def differences(net: torch.nn.Module, kind: str, onnx_path: str | Path,
-                inputs: dict[str, torch.Tensor] | None = None) -> list[float]:
+def check_inputs(kind: str, net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The random inputs a lifter of ``kind`` is checked on after export or import (not those it was traced with)."""
+    return example_inputs(kind, batch=3, window=getattr(net, "window", 1), seed=1)
+
+
+def differences(net: torch.nn.Module, onnx_path: str | Path, inputs: dict[str, torch.Tensor]) -> list[float]:
     """Largest difference per output between ``net`` and the ONNX file run by onnxruntime, on ``inputs`` (named
-    as the file's inputs; default: random inputs of a lifter of ``kind``)."""
+    as the file's inputs, in ``net``'s argument order)."""
     import onnxruntime as ort
 
-    check = inputs if inputs is not None else example_inputs(kind, batch=3, window=getattr(net, "window", 1), seed=1)
     with torch.no_grad():
-        ref = net(*check.values())
+        ref = net(*inputs.values())
     ref = ref if isinstance(ref, tuple) else (ref,)
-    got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {k: v.numpy() for k, v in check.items()})
+    got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {k: v.numpy() for k, v in inputs.items()})
     return [float(np.abs(r.numpy() - g).max()) for r, g in zip(ref, got)]
 
 
@@ -130,7 +133,8 @@ def import_onnx(path: str | Path, kind: str, arch: dict | None = None, tolerance
                 found[key] = value
     weights = {k: torch.from_numpy(np.array(found[k], np.float32)) if k in found else v for k, v in state.items()}
     net.load_state_dict(weights)
-    err = max(differences(net.eval(), kind, path))
+    net.eval()
+    err = max(differences(net, path, check_inputs(kind, net)))
     if err > tolerance:
         raise ValueError(f"{path}: cannot read a {kind} network with arch {arch or {}} back from it "
                          f"(rebuilt differs from onnxruntime by {err:.2e})")
