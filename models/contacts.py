@@ -128,7 +128,7 @@ def export(checkpoint: str | Path, onnx_path: str | Path, tolerance: float = 1e-
     checked against torch."""
     import torch
 
-    from .export import differences
+    from .export import verify
 
     net = load(checkpoint)
 
@@ -146,9 +146,7 @@ def export(checkpoint: str | Path, onnx_path: str | Path, tolerance: float = 1e-
     torch.onnx.export(wrapped, (x,), str(onnx_path), input_names=["features"], output_names=["contact"],
                       dynamic_axes={"features": {0: "batch", 1: "frames"}, "contact": {0: "batch", 1: "frames"}},
                       opset_version=17, dynamo=False)
-    worst = max(differences(wrapped, onnx_path, {"features": torch.randn(1, 137, net.inp.in_channels)}))
-    if worst > tolerance:
-        raise RuntimeError(f"{onnx_path}: onnxruntime differs from torch by {worst:.2e}")
+    verify(wrapped, onnx_path, {"features": torch.randn(1, 137, net.inp.in_channels)}, tolerance)
     return onnx_path
 
 

@@ -63,9 +63,7 @@ def export(checkpoint: str | Path, out: str | Path, tolerance: float = 1e-4) -> 
                        "best_val_mpjpe_mm": f"{state.get('best_val_mm', float('nan')):.2f}"}.items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(out))
-    for name, err in zip(outputs, differences(net, out, check_inputs(kind, net))):
-        if err > tolerance:
-            raise RuntimeError(f"{out}: onnxruntime differs from torch by {err:.2e} on {name}")
+    verify(net, out, check_inputs(kind, net), tolerance, outputs)
     return out
 
 
@@ -84,6 +82,15 @@ def differences(net: torch.nn.Module, onnx_path: str | Path, inputs: dict[str, t
     ref = ref if isinstance(ref, tuple) else (ref,)
     got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {k: v.numpy() for k, v in inputs.items()})
     return [float(np.abs(r.numpy() - g).max()) for r, g in zip(ref, got)]
+
+
+def verify(net: torch.nn.Module, onnx_path: str | Path, inputs: dict[str, torch.Tensor], tolerance: float,
+           outputs: list[str] | None = None) -> None:
+    """Raise when onnxruntime's run of ``onnx_path`` differs from ``net`` by more than ``tolerance`` on any output."""
+    for i, err in enumerate(differences(net, onnx_path, inputs)):
+        if err > tolerance:
+            name = f" on {outputs[i]}" if outputs else ""
+            raise RuntimeError(f"{onnx_path}: onnxruntime differs from torch by {err:.2e}{name}")
 
 
 def _module_path(node_name: str) -> str:

@@ -59,6 +59,25 @@ def test_export_matches_torch(kind, mocap, tmp_path):
     assert meta["kind"] == kind and meta["skeleton"] == "h36m17"
 
 
+def test_parity_check_names_the_output_that_differs(mocap, tmp_path):
+    """``verify`` passes the exported file against its own network and raises, naming the output, against a
+    network whose weights moved."""
+    from video_mocap.models.export import check_inputs, export, verify
+    from video_mocap.models.train import load_checkpoint
+
+    cfg = Config(model="mpm", data=mocap, steps=2, epoch_steps=1, batch=128, arch=TINY["mpm"], stage1=0.0)
+    ckpt = train(cfg, tmp_path, device="cpu", log=lambda s: None)
+    onnx_path = export(ckpt, tmp_path / "mpm.onnx")
+    net = load_checkpoint(ckpt)[0]
+    inputs = check_inputs("mpm", net)
+    verify(net, onnx_path, inputs, 1e-4, ["pose3d", "keypoints2d"])
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    with pytest.raises(RuntimeError, match="differs from torch by .* on pose3d"):
+        verify(net, onnx_path, inputs, 1e-4, ["pose3d", "keypoints2d"])
+
+
 @pytest.mark.parametrize("kind", ["single", "mpm"])
 def test_training_continues_from_an_exported_onnx(kind, mocap, tmp_path):
     """``--init`` takes an ONNX lifter (a shipped one): its weights read back give the same network, and a
