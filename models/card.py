@@ -12,6 +12,7 @@ from ..inference.weights import WEIGHTS_DIR, register
 from . import data as D
 from .evaluate import evaluate
 from .export import export
+from .train import Config
 
 PAPER = {
     "single": "PoseFormer-family single-frame lifters report about 50-55 mm P1 on Human3.6M with CPN 2D "
@@ -66,6 +67,9 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
         description = description.split(" Stage I:")[0] + (" No stage I (masked pre-training) in this run; training is "
                                                             "stage II alone: lifting (sequence + middle frame losses) through "
                                                             "detector drops and limb occlusions, and 3D completion with limb tube masks.")
+    augment = "".join(f", {k} {cfg[k]}" for k in ("tumble", "lean", "mix") if cfg.get(k))
+    if cfg.get("proportions", Config.proportions) != Config.proportions:
+        augment += f", proportions {cfg['proportions']}"
     init = (f"\n  Continued from the weights of `{Path(cfg['init']).name}` (an earlier run, see the note below) on a "
             f"new schedule.") if cfg.get("init") else ""
     card = f"""# {name}.onnx: model card
@@ -85,7 +89,7 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
   drift, sticky outliers, hip/keypoint offsets, dropped joints with confidence 0); normalised by the
   person's box around the hips (`inference/normalize.py`).
 - **Training**: `{train_command}` ({cfg['steps']} steps, batch {cfg['batch']} frames, AdamW lr {cfg['lr']},
-  cosine schedule, seed {cfg['seed']}{', tumble ' + str(cfg['tumble']) if cfg.get('tumble') else ''}{', lean ' + str(cfg['lean']) if cfg.get('lean') else ''}{', mix ' + str(cfg['mix']) if cfg.get('mix') else ''}{', proportions ' + str(cfg['proportions']) if cfg.get('proportions', 0.08) != 0.08 else ''}); {minutes:.0f} min on {trained_on}. Best validation epoch kept.{init}
+  cosine schedule, seed {cfg['seed']}{augment}); {minutes:.0f} min on {trained_on}. Best validation epoch kept.{init}
 - **Evaluation**: `python -m video_mocap.models evaluate models/weights/{name}.onnx` (held-out test subjects, one fixed
   camera per clip, camera/noise seed 2024, {result['frames']} frames at 50 fps; full per-clip table in
   `{name}.eval.json`).

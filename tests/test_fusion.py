@@ -75,8 +75,9 @@ def _view(joints):
 def test_shipped_fusion_on_held_out_mocap(cmu_file):
     """The held-out test subjects through fixed random cameras with detector-like 2D (as `evaluate` sees them): the
     fused lift is more accurate than MPM's (P1, P2), better aligned than either lift (P2) and far less jittery
-    (shipped card, whole test set: P1 76.9 vs 80.5 MPM / 76.4 single, P2 50.3 vs 52.3 / 52.9, accel 7.8 vs 19.2 / 45.3;
-    here, 300 frames a clip: P1 79.9 vs 81.7 MPM, 1.9 mm; with the MPM before the mixed limbs 83.2 vs 86.0)."""
+    (shipped card, whole test set: P1 75.9 vs 79.0 MPM / 76.4 single, P2 49.8 vs 51.6 / 52.9, accel 7.8 vs 19.2 / 45.3;
+    here, 300 frames a clip, with stop 27's MPM: P1 79.9 vs 81.7 MPM, 1.9 mm; with the MPM before the mixed limbs 83.2
+    vs 86.0)."""
     from video_mocap.models.evaluate import fixed_view, summarise
 
     lifter = FusedLifter(weight_path("fusion"), weight_path("single"), weight_path("mpm"), "cpu")
