@@ -75,7 +75,7 @@ def _view(joints):
 def test_shipped_fusion_on_held_out_mocap(cmu_file):
     """The held-out test subjects through fixed random cameras with detector-like 2D (as `evaluate` sees them): the
     fused lift is more accurate than MPM's (P1, P2), better aligned than either lift (P2) and far less jittery
-    (shipped card, whole test set: P1 75.9 vs 79.0 MPM / 76.4 single, P2 49.8 vs 51.6 / 52.9, accel 7.8 vs 19.2 / 45.3;
+    (shipped card, whole test set: P1 75.6 vs 79.0 MPM / 74.8 single, P2 49.5 vs 51.6 / 50.8, accel 7.9 vs 19.2 / 46.4;
     here, 300 frames a clip, with stop 27's MPM: P1 79.9 vs 81.7 MPM, 1.9 mm; with the MPM before the mixed limbs 83.2
     vs 86.0)."""
     from video_mocap.models.evaluate import fixed_view, summarise
