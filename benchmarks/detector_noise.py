@@ -48,7 +48,7 @@ def synthetic_errors(windows: int, window: int, seed: int = 0) -> np.ndarray:
     world = sampler.windows(windows, window, rng)
     cams = D.random_cameras(world[:, window // 2, 0], rng)
     clean = D.project(D.to_camera(world, cams), cams)
-    noisy, conf = D.detector_noise(D.project(D.to_camera(D.detector_offsets(world, rng), cams), cams), rng)
+    noisy, conf = D.detector_2d(world, cams, rng)
     err = (noisy - clean) / person_scale(clean, np.ones(clean.shape[:-1]))[..., None, None]
     return np.where((conf > 0)[..., None], err, np.nan)
 
@@ -56,7 +56,7 @@ def synthetic_errors(windows: int, window: int, seed: int = 0) -> np.ndarray:
 def cut(err: np.ndarray, window: int) -> np.ndarray:
     """(N, window, 17, 2) the fully scored windows of a clip's (T, 17, 2) errors, back to back."""
     parts = [err[s:s + window] for s in range(0, len(err) - window + 1, window)]
-    return np.stack([p for p in parts if np.isfinite(p).all()] or [np.full((window, 17, 2), np.nan)])
+    return np.array([p for p in parts if np.isfinite(p).all()]).reshape(-1, window, 17, 2)
 
 
 def figures(windows: np.ndarray) -> np.ndarray:
@@ -89,7 +89,6 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     videos = sorted(v for f in a.folders for v in Path(f).glob("*.mp4") if v.with_name(v.stem + "_gt.npz").exists())
     rendered = np.concatenate([cut(rendered_errors(v), a.window) for v in videos])
-    rendered = rendered[np.isfinite(rendered).all((1, 2, 3))]
     synthetic = synthetic_errors(a.synthetic, a.window)
     r, s = figures(rendered), figures(synthetic)
     print(f"{len(videos)} clips, {len(rendered)} rendered windows of {a.window} frames; {len(synthetic)} synthetic windows")

@@ -42,7 +42,7 @@ def main() -> None:
     cams.rot[0], cams.pos[0] = np.stack([x, np.cross(z, x), z]), eye
     cams.size[0], cams.centre[0], cams.focal[0] = (1280, 720), (640, 360), 1100.0
     cam = D.to_camera(world, cams)
-    pixels, conf = D.detector_noise(D.project(D.to_camera(D.detector_offsets(world, rng), cams), cams), rng)
+    pixels, conf = D.detector_2d(world, cams, rng)
     pixels, conf = pixels[0], np.where(conf[0] < 0.3, 0.0, conf[0])
     f, centre = float(cams.focal[0]), cams.centre[0]
     t0 = time.perf_counter()

@@ -51,7 +51,7 @@ def make_set(clips: D.Clips, windows: int, frames: int, lifter: FrameLifter, see
         world = D.scale_bones(world, D.random_bone_factors(n, rng)[:, None])
         fps = FPS / step
         cams = D.random_cameras(world[:, frames // 2, 0], rng)
-        pixels, conf = D.detector_noise(D.project(D.to_camera(D.detector_offsets(world, rng), cams), cams), rng)
+        pixels, conf = D.detector_2d(world, cams, rng)
         conf = np.where(conf < threshold, 0.0, conf).astype(np.float32)
         rel = lifter.lift(pixels.reshape(-1, D.J, 2), conf.reshape(-1, D.J)).reshape(n, frames, D.J, 3)
         feats.append(np.stack([contact_features(rel[i], pixels[i], conf[i], fps[i]) for i in range(n)]))

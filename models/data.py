@@ -314,6 +314,13 @@ def detector_noise(uv: np.ndarray, rng: np.random.Generator, drop: float = 0.03)
     return noisy.astype(np.float32), conf.astype(np.float32)
 
 
+def detector_2d(world: np.ndarray, cams: Cameras, rng: np.random.Generator, drop: float = 0.03
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """What a detector would give for world poses (..., T, J, 3) seen by ``cams``: the keypoints' offsets from the
+    joint centres (:func:`detector_offsets`), projected, with :func:`detector_noise`. Returns pixels and confidences."""
+    return detector_noise(project(to_camera(detector_offsets(world, rng), cams), cams), rng, drop)
+
+
 def tube_mask(b: int, t: int, rng: np.random.Generator, p: float = 1.0) -> np.ndarray:
     """(B, T, J) True where hidden: with probability ``p`` a window loses one limb (or both legs,
     or both arms) over a stretch of frames, the way occlusions look in video."""
@@ -385,5 +392,5 @@ class WindowSampler:
             world = tumble(world, rng, self.tumble)
         cams = random_cameras(world[:, t // 2, 0], rng)
         cam = to_camera(world, cams)
-        pixels, conf = detector_noise(project(to_camera(detector_offsets(world, rng), cams), cams), rng, drop)
+        pixels, conf = detector_2d(world, cams, rng, drop)
         return dict(kp=normalize_keypoints(pixels, conf), pose3d=cam - cam[..., :1, :], pixels=pixels, conf=conf)

@@ -73,7 +73,7 @@ def fixed_view(joints: np.ndarray, rng: np.random.Generator, clean_2d: bool = Fa
     if clean_2d:
         pixels, conf = D.project(cam, cams), np.ones(cam.shape[:-1], np.float32)
     else:
-        pixels, conf = D.detector_noise(D.project(D.to_camera(D.detector_offsets(world, rng), cams), cams), rng)
+        pixels, conf = D.detector_2d(world, cams, rng)
     return pixels[0], conf[0], (cam - cam[..., :1, :])[0]
 
 
