@@ -35,6 +35,9 @@ def example_inputs(kind: str, batch: int = 2, window: int = 27, seed: int = 0) -
 
         maps = {f"level{i}": torch.randn(batch, c, s, s, generator=g) for i, (c, s) in enumerate(LEVELS)}
         return {"keypoints": torch.randn(batch, J, 3, generator=g), "crop": torch.rand(batch, J, 2, generator=g), **maps}
+    if kind == "fusion":  # whole clips of any length: the normalised 2D and the two lifts
+        frames = window if window > 1 else 40
+        return {k: torch.randn(batch, frames, J, 3, generator=g) * 0.3 for k in ("keypoints", "single", "mpm")}
     return {
         "keypoints": torch.randn(batch, window, J, 3, generator=g),
         "pose3d_in": torch.randn(batch, window, J, 3, generator=g) * 0.3,

@@ -65,10 +65,13 @@ def mpjpe_mm(pred: np.ndarray, target: np.ndarray) -> float:
 
 def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | Path, minutes: float = 25.0,
           sequences: int = 16000, frames: int = 54, seed: int = 0, lr: float = 1e-3, batch: int = 64,
-          velocity: float = 0.5, val_sequences: int = 1000, mix: float = 0.0, log=print) -> Path:
+          velocity: float = 0.5, val_sequences: int = 1000, mix: float = 0.0, init: str | Path | None = None,
+          log=print) -> Path:
     """Make (or reuse) the sets, train for ``minutes`` on the train split, keep the best on the val split (loss:
     MPJPE plus ``velocity`` times the velocity error, both over every frame). ``mix``: the share of training
-    windows with limbs mixed across windows (the validation windows are mocap as it is)."""
+    windows with limbs mixed across windows (the validation windows are mocap as it is). ``init``: continue from
+    a fusion checkpoint (``.pt``) or an exported one (``.onnx``, e.g. the shipped file), scored first as the best
+    so far."""
     import torch
 
     from .nets import Fusion
@@ -87,11 +90,21 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
         f"({time.perf_counter() - t0:.0f} s); val P1 single {base['single']:.1f}, mpm {base['mpm']:.1f} mm")
     torch.manual_seed(seed)
     net = Fusion()
+    if init:
+        net.load_state_dict(_init_state(init))
     opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=1e-4)
     vin = [torch.from_numpy(val[k]) for k in INPUTS]
     rng = np.random.default_rng(seed)
     best, step, t1, history = float("inf"), 0, time.perf_counter(), []
     ckpt = out / "fusion.pt"
+    config = {"frames": frames, "sequences": sequences, "seed": seed, "lr": lr, "batch": batch, "velocity": velocity,
+              "mix": mix, "init": str(init) if init else None}
+    if init:
+        best = _val_mm(net, vin, val["target"])
+        history.append({"step": 0, "loss_mm": float("nan"), "val_mm": best})
+        torch.save({"state": net.state_dict(), "step": 0, "val_mm": best, "val_base_mm": base, "config": config,
+                    "history": history}, ckpt)
+        log(f"start ({init}): val P1 {best:.1f} mm")
     while time.perf_counter() - t1 < minutes * 60:
         net.train()
         for _ in range(100):
@@ -111,15 +124,25 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
         history.append({"step": step, "loss_mm": loss.item() * 1000, "val_mm": p1})
         if p1 < best:
             best = p1
-            torch.save({"state": net.state_dict(), "step": step, "val_mm": p1, "val_base_mm": base,
-                        "config": {"frames": frames, "sequences": sequences, "seed": seed, "lr": lr, "batch": batch,
-                                   "velocity": velocity, "mix": mix}, "history": history}, ckpt)
+            torch.save({"state": net.state_dict(), "step": step, "val_mm": p1, "val_base_mm": base, "config": config,
+                        "history": history}, ckpt)
         log(f"step {step}: loss {loss.item() * 1000:.1f}, val P1 {p1:.1f} mm (best {best:.1f}; single {base['single']:.1f}, "
             f"mpm {base['mpm']:.1f})")
     state = torch.load(ckpt, weights_only=False)
     state["history"] = history
     torch.save(state, ckpt)
     return ckpt
+
+
+def _init_state(path: str | Path) -> dict:
+    """The weights to start from: a fusion checkpoint's, or those read back from an exported ONNX file."""
+    import torch
+
+    from .export import import_onnx
+
+    if str(path).endswith(".onnx"):
+        return import_onnx(path, "fusion")
+    return torch.load(path, map_location="cpu", weights_only=False)["state"]
 
 
 def _val_mm(net, inputs, target: np.ndarray) -> float:

@@ -66,6 +66,39 @@ def test_tiny_training_exports_and_runs_in_the_capture_lifter(tmp_path):
     np.testing.assert_allclose(out, lifter.fuse(pixels, conf, *parts), atol=1e-5)
 
 
+def test_training_continues_from_an_exported_fusion(tmp_path):
+    """``--init`` with an ONNX fusion (the shipped file, as a new checkout has no checkpoints): the weights read back
+    are the checkpoint's, the run starts from them (step 0 scored and kept), and a checkpoint works as well."""
+    from video_mocap.models.export import import_onnx
+
+    torch.set_num_threads(1)
+    data = write_mocap(tmp_path / "mini.npz")
+    kw = dict(minutes=0.01, sequences=8, frames=30, val_sequences=4, batch=4, log=lambda s: None)
+    ckpt = fusion.train(data, weight_path("single"), weight_path("mpm"), tmp_path / "a", **kw)
+    trained = torch.load(ckpt, weights_only=False)["state"]
+    onnx_path = fusion.export(ckpt, tmp_path / "fusion.onnx")
+    weights = import_onnx(onnx_path, "fusion")
+    assert weights.keys() == trained.keys()
+    for k, v in trained.items():
+        torch.testing.assert_close(weights[k], v, rtol=0, atol=1e-6, msg=k)
+    for init in (onnx_path, ckpt):
+        more = torch.load(fusion.train(data, weight_path("single"), weight_path("mpm"), tmp_path / "b", init=init, **kw),
+                          weights_only=False)
+        first = more["history"][0]
+        assert first["step"] == 0 and more["config"]["init"] == str(init)
+        np.testing.assert_allclose(first["val_mm"], _val_mm(trained, tmp_path / "b" / "val_set.npz"), rtol=1e-5)
+
+
+def _val_mm(state: dict, val_set) -> float:
+    """P1 (mm) of a fusion with weights ``state`` on a kept validation set."""
+    from video_mocap.models.nets import Fusion
+
+    net = Fusion()
+    net.load_state_dict(state)
+    with np.load(val_set) as f:
+        return fusion._val_mm(net, [torch.from_numpy(f[k]) for k in fusion.INPUTS], f["target"])
+
+
 def _view(joints):
     from video_mocap.models.evaluate import fixed_view
 
