@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     fu.add_argument("--lr", type=float, default=1e-3)
     fu.add_argument("--mix", type=float, default=0.0, help="share of training windows with limbs mixed across windows")
     fu.add_argument("--seed", type=int, default=0)
+    fu.add_argument("--corrupt", type=float, default=0.0, help="share of training sequences with one lift made wrong over a stretch")
     fu.add_argument("--init", help="continue from a fusion checkpoint (.pt) or exported file (.onnx, e.g. the shipped one)")
     fu.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     fu.add_argument("--no-ship", action="store_true", help="train only: leave models/weights as it is")
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         _threads(args.threads)
         ckpt = Path(args.checkpoint) if args.checkpoint else fusion.train(
             args.data, weight_path("single"), weight_path("mpm"), args.out, args.minutes, args.sequences, seed=args.seed, lr=args.lr,
-            mix=args.mix, init=args.init)
+            mix=args.mix, init=args.init, corrupt=args.corrupt)
         if not args.no_ship:
             print(fusion.ship(ckpt, args.data, args.train_command or ran, note=Path(args.note).read_text() if args.note else ""))
     elif args.command == "convert-detector":

@@ -49,6 +49,41 @@ def make_set(clips: D.Clips, sequences: int, frames: int, single: FrameLifter, m
     return {k: np.concatenate(v).astype(np.float32) for k, v in parts.items()}
 
 
+def _limbs() -> list[list[int]]:
+    """Each limb's chain (hip / shoulder, knee / elbow, ankle / wrist) as joint indices of the lifters' skeleton."""
+    names = D.SKELETON.names
+    return [[names.index(f"{side}_{j}") for j in chain] for chain in (("hip", "knee", "ankle"), ("shoulder", "elbow", "wrist"))
+            for side in ("l", "r")]
+
+
+def corrupt_lifts(b: dict[str, np.ndarray], rng: np.random.Generator, p: float) -> dict[str, np.ndarray]:
+    """A training batch with, in a share ``p`` of its sequences, one of the two lifts (either, equally often) wrong
+    over a stretch of at least half the window, as a lifter is on a pose it does not know: pulled 30-80 % of the
+    way toward another sequence's lift (its picture no longer fits the 2D), or one or two limbs mirrored in depth
+    about their hip / shoulder (it still fits; two draws of one limb mirror it back, leaving that lift right). Lifts of the training subjects by lifters trained on them are
+    rarely wrong, so without this the fusion learns to follow MPM wherever the two disagree, held-out poses
+    included. The truth and the 2D are unchanged. Modifies ``b`` in place and returns it."""
+    n, frames = b["target"].shape[:2]
+    limbs = _limbs()
+    for i in np.nonzero(rng.random(n) < p)[0]:
+        key = "single" if rng.random() < 0.5 else "mpm"
+        length = int(rng.integers(frames // 2, frames + 1))
+        start = int(rng.integers(0, frames - length + 1))
+        s = slice(start, start + length)
+        x = b[key][i].copy()
+        if rng.random() < 0.5:
+            other, a = int(rng.integers(0, n)), rng.uniform(0.3, 0.8)
+            x[s] = (1 - a) * x[s] + a * b[key][other][s]
+        else:
+            for _ in range(int(rng.integers(1, 3))):
+                chain = limbs[int(rng.integers(0, len(limbs)))]
+                root_z = x[s, chain[0], 2].copy()
+                for k in chain[1:]:
+                    x[s, k, 2] = 2 * root_z - x[s, k, 2]
+        b[key][i] = x
+    return b
+
+
 def cached_set(path: Path, make) -> dict[str, np.ndarray]:
     """The set stored at ``path`` (made once by ``make()``, then kept: a run can be resumed or repeated)."""
     if path.is_file():
@@ -66,12 +101,12 @@ def mpjpe_mm(pred: np.ndarray, target: np.ndarray) -> float:
 def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | Path, minutes: float = 25.0,
           sequences: int = 16000, frames: int = 54, seed: int = 0, lr: float = 1e-3, batch: int = 64,
           velocity: float = 0.5, val_sequences: int = 1000, mix: float = 0.0, init: str | Path | None = None,
-          log=print) -> Path:
+          corrupt: float = 0.0, log=print) -> Path:
     """Make (or reuse) the sets, train for ``minutes`` on the train split, keep the best on the val split (loss:
     MPJPE plus ``velocity`` times the velocity error, both over every frame). ``mix``: the share of training
     windows with limbs mixed across windows (the validation windows are mocap as it is). ``init``: continue from
     a fusion checkpoint (``.pt``) or an exported one (``.onnx``, e.g. the shipped file), scored first as the best
-    so far."""
+    so far. ``corrupt``: the share of training sequences with one lift made wrong (:func:`corrupt_lifts`)."""
     import torch
 
     from .nets import Fusion
@@ -98,7 +133,7 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
     best, step, t1, history = float("inf"), 0, time.perf_counter(), []
     ckpt = out / "fusion.pt"
     config = {"frames": frames, "sequences": sequences, "seed": seed, "lr": lr, "batch": batch, "velocity": velocity,
-              "mix": mix, "init": str(init) if init else None}
+              "mix": mix, "init": str(init) if init else None, "corrupt": corrupt}
     if init:
         best = _val_mm(net, vin, val["target"])
         history.append({"step": 0, "loss_mm": float("nan"), "val_mm": best})
@@ -112,7 +147,9 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
             b = {k: tr[k][idx] for k in INPUTS + ("target",)}
             if rng.random() < 0.5:  # the mirror image: every input (x, y, conf or 3D) and the truth mirrored alike
                 b = {k: D.mirror(v) for k, v in b.items()}
-            b = {k: torch.from_numpy(v) for k, v in b.items()}
+            if corrupt:
+                b = corrupt_lifts(b, rng, corrupt)
+            b = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in b.items()}
             pred, target = net(*(b[k] for k in INPUTS)), b["target"]
             loss = (pred - target).norm(dim=-1).mean()
             loss = loss + velocity * (pred.diff(dim=1) - target.diff(dim=1)).norm(dim=-1).mean()

@@ -89,6 +89,26 @@ def test_training_continues_from_an_exported_fusion(tmp_path):
         np.testing.assert_allclose(first["val_mm"], _val_mm(trained, tmp_path / "b" / "val_set.npz"), rtol=1e-5)
 
 
+def test_corrupted_lifts_are_wrong_in_one_lift_only():
+    """``--corrupt``: in the chosen sequences one lift changes over at least half the window, the other lift, the 2D and
+    the truth never; a limb mirrored in depth keeps its picture (x, y); p = 0 changes nothing."""
+    rng = np.random.default_rng(0)
+    b = {k: rng.normal(size=(64, 30, D.J, 3)).astype(np.float32) for k in fusion.INPUTS + ("target",)}
+    same = fusion.corrupt_lifts({k: v.copy() for k, v in b.items()}, np.random.default_rng(1), 0.0)
+    assert all(np.array_equal(same[k], b[k]) for k in b)
+    out = fusion.corrupt_lifts({k: v.copy() for k, v in b.items()}, np.random.default_rng(1), 0.5)
+    assert np.array_equal(out["keypoints"], b["keypoints"]) and np.array_equal(out["target"], b["target"])
+    changed = {k: (np.abs(out[k] - b[k]) > 1e-5).any(axis=(2, 3)) for k in ("single", "mpm")}  # (N, T) frames changed
+    both = changed["single"].any(1) & changed["mpm"].any(1)
+    assert not both.any() and 12 <= (changed["single"].any(1) | changed["mpm"].any(1)).sum() <= 48
+    for k in ("single", "mpm"):
+        for i in np.nonzero(changed[k].any(1))[0]:
+            assert changed[k][i].sum() >= 15
+            if np.array_equal(out[k][i, ..., :2], b[k][i, ..., :2]):  # a depth mirror: only z moved, on limb joints
+                moved = (out[k][i, ..., 2] != b[k][i, ..., 2]).any(0)
+                assert not moved[[0, 1, 4, 7, 8, 9, 10, 11, 14]].any() and moved.any()
+
+
 def _val_mm(state: dict, val_set) -> float:
     """P1 (mm) of a fusion with weights ``state`` on a kept validation set."""
     from video_mocap.models.nets import Fusion
@@ -108,9 +128,8 @@ def _view(joints):
 def test_shipped_fusion_on_held_out_mocap(cmu_file):
     """The held-out test subjects through fixed random cameras with detector-like 2D (as `evaluate` sees them): the
     fused lift is more accurate than MPM's (P1, P2), better aligned than either lift (P2) and far less jittery
-    (shipped card, whole test set: P1 75.6 vs 79.0 MPM / 74.8 single, P2 49.5 vs 51.6 / 50.8, accel 7.9 vs 19.2 / 46.4;
-    here, 300 frames a clip, with stop 27's MPM: P1 79.9 vs 81.7 MPM, 1.9 mm; with the MPM before the mixed limbs 83.2
-    vs 86.0)."""
+    (shipped card, whole test set: P1 75.1 vs 79.0 MPM / 74.8 single, P2 48.5 vs 51.6 / 50.8, accel 8.6 vs 19.2 / 46.4;
+    here, 300 frames a clip: P1 79.6 vs 81.7 MPM / 84.1 single, P2 56.7 vs 58.7 / 60.4, accel 8.0 vs 20.1 / 48.2)."""
     from video_mocap.models.evaluate import fixed_view, summarise
 
     lifter = FusedLifter(weight_path("fusion"), weight_path("single"), weight_path("mpm"), "cpu")
