@@ -1,12 +1,15 @@
 """The temporal fusion network: the single-frame and MPM lifts of a clip, fused over time.
 
     python -m video_mocap.models fusion [--minutes 25] [--sequences 16000] [--out models/runs/fusion]
+        [--init models/weights/fusion.onnx] [--corrupt 0.3]
 
 Training sequences are mocap seen through random cameras with detector-like 2D (as the lifters'), joints under
 the capture's confidence threshold masked and whole limbs hidden in some windows (as occlusion hides them), then
 lifted by the *shipped* single-frame and MPM lifters exactly as the capture lifts (mirror-averaged, MPM's windows
 blended): the network learns from the two estimates it will be given, and where each goes wrong. Subjects held
-out of the lifters are held out here too (validation subjects choose the checkpoint).
+out of the lifters are held out here too (validation subjects choose the checkpoint). Since those lifts are of
+subjects the lifters were trained on, ``--corrupt`` makes one of them wrong in some sequences, as held-out poses
+make them (:func:`corrupt_lifts`).
 """
 from __future__ import annotations
 
@@ -60,9 +63,10 @@ def corrupt_lifts(b: dict[str, np.ndarray], rng: np.random.Generator, p: float) 
     """A training batch with, in a share ``p`` of its sequences, one of the two lifts (either, equally often) wrong
     over a stretch of at least half the window, as a lifter is on a pose it does not know: pulled 30-80 % of the
     way toward another sequence's lift (its picture no longer fits the 2D), or one or two limbs mirrored in depth
-    about their hip / shoulder (it still fits; two draws of one limb mirror it back, leaving that lift right). Lifts of the training subjects by lifters trained on them are
-    rarely wrong, so without this the fusion learns to follow MPM wherever the two disagree, held-out poses
-    included. The truth and the 2D are unchanged. Modifies ``b`` in place and returns it."""
+    about their hip / shoulder (it still fits; two draws of one limb mirror it back, leaving that lift right).
+    Lifts of the training subjects by lifters trained on them are rarely wrong, so without this the fusion learns
+    to follow MPM wherever the two disagree, held-out poses included. The truth and the 2D are unchanged.
+    Modifies ``b`` in place and returns it."""
     n, frames = b["target"].shape[:2]
     limbs = _limbs()
     for i in np.nonzero(rng.random(n) < p)[0]:
