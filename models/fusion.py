@@ -74,7 +74,7 @@ def corrupt_lifts(b: dict[str, np.ndarray], rng: np.random.Generator, p: float) 
         length = int(rng.integers(frames // 2, frames + 1))
         start = int(rng.integers(0, frames - length + 1))
         s = slice(start, start + length)
-        x = b[key][i].copy()
+        x = b[key][i]  # a view: changed in place
         if rng.random() < 0.5:
             other, a = int(rng.integers(0, n)), rng.uniform(0.3, 0.8)
             x[s] = (1 - a) * x[s] + a * b[key][other][s]
@@ -84,7 +84,6 @@ def corrupt_lifts(b: dict[str, np.ndarray], rng: np.random.Generator, p: float) 
                 root_z = x[s, chain[0], 2].copy()
                 for k in chain[1:]:
                     x[s, k, 2] = 2 * root_z - x[s, k, 2]
-        b[key][i] = x
     return b
 
 
@@ -138,11 +137,15 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
     ckpt = out / "fusion.pt"
     config = {"frames": frames, "sequences": sequences, "seed": seed, "lr": lr, "batch": batch, "velocity": velocity,
               "mix": mix, "init": str(init) if init else None, "corrupt": corrupt}
+
+    def keep(step: int, val_mm: float) -> None:
+        torch.save({"state": net.state_dict(), "step": step, "val_mm": val_mm, "val_base_mm": base, "config": config,
+                    "history": history}, ckpt)
+
     if init:
         best = _val_mm(net, vin, val["target"])
         history.append({"step": 0, "loss_mm": float("nan"), "val_mm": best})
-        torch.save({"state": net.state_dict(), "step": 0, "val_mm": best, "val_base_mm": base, "config": config,
-                    "history": history}, ckpt)
+        keep(0, best)
         log(f"start ({init}): val P1 {best:.1f} mm")
     while time.perf_counter() - t1 < minutes * 60:
         net.train()
@@ -153,7 +156,7 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
                 b = {k: D.mirror(v) for k, v in b.items()}
             if corrupt:
                 b = corrupt_lifts(b, rng, corrupt)
-            b = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in b.items()}
+            b = {k: torch.from_numpy(v) for k, v in b.items()}
             pred, target = net(*(b[k] for k in INPUTS)), b["target"]
             loss = (pred - target).norm(dim=-1).mean()
             loss = loss + velocity * (pred.diff(dim=1) - target.diff(dim=1)).norm(dim=-1).mean()
@@ -165,8 +168,7 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
         history.append({"step": step, "loss_mm": loss.item() * 1000, "val_mm": p1})
         if p1 < best:
             best = p1
-            torch.save({"state": net.state_dict(), "step": step, "val_mm": p1, "val_base_mm": base, "config": config,
-                        "history": history}, ckpt)
+            keep(step, p1)
         log(f"step {step}: loss {loss.item() * 1000:.1f}, val P1 {p1:.1f} mm (best {best:.1f}; single {base['single']:.1f}, "
             f"mpm {base['mpm']:.1f})")
     state = torch.load(ckpt, weights_only=False)
@@ -177,13 +179,9 @@ def train(data: str, single_path: str | Path, mpm_path: str | Path, out: str | P
 
 def _init_state(path: str | Path) -> dict:
     """The weights to start from: a fusion checkpoint's, or those read back from an exported ONNX file."""
-    import torch
-
     from .export import import_onnx
 
-    if str(path).endswith(".onnx"):
-        return import_onnx(path, "fusion")
-    return torch.load(path, map_location="cpu", weights_only=False)["state"]
+    return import_onnx(path, "fusion") if str(path).endswith(".onnx") else load(path).state_dict()
 
 
 def _val_mm(net, inputs, target: np.ndarray) -> float:
@@ -211,11 +209,10 @@ def export(checkpoint: str | Path, onnx_path: str | Path, tolerance: float = 1e-
     import onnx
     import torch
 
-    from .export import verify
+    from .export import example_inputs, verify
 
     net = load(checkpoint)
-    g = torch.Generator().manual_seed(0)
-    example = [torch.randn(2, 40, D.J, 3, generator=g) * 0.3 for _ in INPUTS]
+    example = example_inputs("fusion", batch=2, window=40).values()
     onnx_path = Path(onnx_path)
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     dyn = {k: {0: "batch", 1: "frames"} for k in INPUTS + ("pose3d",)}
@@ -225,8 +222,7 @@ def export(checkpoint: str | Path, onnx_path: str | Path, tolerance: float = 1e-
     for key, value in {"kind": "fusion", "skeleton": "h36m17"}.items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(onnx_path))
-    check = {k: torch.randn(1, 137, D.J, 3, generator=g) * 0.3 for k in INPUTS}
-    verify(net, onnx_path, check, tolerance)
+    verify(net, onnx_path, example_inputs("fusion", batch=1, window=137, seed=1), tolerance)
     return onnx_path
 
 
