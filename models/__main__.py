@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="fraction of training windows with a limb or a pair moving as another window's (poses the mocap lacks)")
     tr.add_argument("--proportions", type=float, default=0.08,
                     help="sd of each bone's random length factor (default 0.08; 0.2: short-thighed, child-like to long-legged bodies)")
+    tr.add_argument("--completion", type=float, default=0.25,
+                    help="MPM: share of the fine-tuning steps on 3D completion from a partial 3D pose (default 0.25)")
+    tr.add_argument("--whole-limb", type=float, default=0.0,
+                    help="MPM: share of those whose limb is hidden over the whole window, as in mocap missing a limb (default 0)")
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--init", default="", help="start from this checkpoint's weights, or an exported ONNX lifter's (same model, e.g. models/weights/mpm.onnx): continue a run on a new schedule")
     tr.add_argument("--tiers", type=_tiers, default=DEFAULT_TIERS, help=TIERS_HELP)
@@ -147,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = Config(model=args.model, data=args.data, steps=args.steps, epoch_steps=args.epoch_steps,
                      batch=args.batch, lr=args.lr, tiers=args.tiers, seed=args.seed, minutes=args.minutes,
                      stage1=args.stage1, workers=args.workers, tumble=args.tumble, lean=args.lean, mix=args.mix,
-                     proportions=args.proportions, init=args.init)
+                     proportions=args.proportions, completion=args.completion, whole_limb=args.whole_limb, init=args.init)
         print(train(cfg, args.out))
     elif args.command == "export":
         from .export import export

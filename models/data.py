@@ -321,14 +321,15 @@ def detector_2d(world: np.ndarray, cams: Cameras, rng: np.random.Generator, drop
     return detector_noise(project(to_camera(detector_offsets(world, rng), cams), cams), rng, drop)
 
 
-def tube_mask(b: int, t: int, rng: np.random.Generator, p: float = 1.0) -> np.ndarray:
+def tube_mask(b: int, t: int, rng: np.random.Generator, p: float = 1.0, whole: float = 0.0) -> np.ndarray:
     """(B, T, J) True where hidden: with probability ``p`` a window loses one limb (or both legs,
-    or both arms) over a stretch of frames, the way occlusions look in video."""
+    or both arms) over a stretch of frames, the way occlusions look in video; a share ``whole`` of those
+    over all its frames, as a limb missing from a mocap file is."""
     mask = np.zeros((b, t, J), bool)
     groups = list(LIMBS.values()) + [LIMBS["r_leg"] + LIMBS["l_leg"], LIMBS["l_arm"] + LIMBS["r_arm"]]
     for i in np.flatnonzero(rng.random(b) < p):
         g = groups[rng.integers(len(groups))]
-        length = rng.integers(max(1, t // 3), t + 1)
+        length = t if whole and rng.random() < whole else rng.integers(max(1, t // 3), t + 1)
         s = rng.integers(0, t - length + 1)
         mask[i, s : s + length, list(g)] = True
     return mask

@@ -41,6 +41,8 @@ class Config:
     lean: float = 0.0  # fraction of training windows whose upper body is leaned over (bending, lunges; data.lean)
     mix: float = 0.0  # fraction of training windows with limbs mixed across windows (data.mix_limbs)
     proportions: float = 0.08  # sd of the per-bone length factors (data.random_bone_factors): wider = child-like to tall
+    completion: float = 0.25  # MPM stage II: share of steps on 3D completion (the rest lift from occluded 2D)
+    whole_limb: float = 0.0  # MPM: share of completion windows whose limb is hidden over every frame (data.tube_mask)
     init: str = ""  # a checkpoint or exported ONNX lifter to start from (same model): continues a run on a new schedule
     arch: dict = field(default_factory=dict)
 
@@ -101,11 +103,11 @@ class Task:
             out3d, _ = net(kp, target, (~mask).float(), torch.ones(n, device=dev))
             return 3.0 * mpjpe(out3d, target)
         # Stage II: lifting (through detector drops and occluded limbs) and 3D completion.
-        if rng.random() < 0.75:
+        if rng.random() < 1.0 - self.cfg.completion:
             occluded = _t(occlude(b, D.tube_mask(n, t, rng, p=0.3)), dev)
             out3d, _ = net(occluded, zeros3, none3, torch.zeros(n, device=dev))
             return mpjpe(out3d, target) + mpjpe(out3d[:, t // 2], target[:, t // 2])
-        tube = _t(D.tube_mask(n, t, rng, p=1.0), dev)
+        tube = _t(D.tube_mask(n, t, rng, p=1.0, whole=self.cfg.whole_limb), dev)
         out3d, _ = net(kp, target, (~tube).float(), torch.ones(n, device=dev))
         masked_err = ((out3d - target).norm(dim=-1) * tube).sum() / tube.sum().clamp(min=1)
         return mpjpe(out3d, target) + masked_err
