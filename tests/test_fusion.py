@@ -128,8 +128,8 @@ def _view(joints):
 def test_shipped_fusion_on_held_out_mocap(cmu_file):
     """The held-out test subjects through fixed random cameras with detector-like 2D (as `evaluate` sees them): the
     fused lift is more accurate than MPM's (P1, P2), better aligned than either lift (P2) and far less jittery
-    (shipped card, whole test set: P1 75.1 vs 79.0 MPM / 74.8 single, P2 48.5 vs 51.6 / 50.8, accel 8.6 vs 19.2 / 46.4;
-    here, 300 frames a clip: P1 79.6 vs 81.7 MPM / 84.1 single, P2 56.7 vs 58.7 / 60.4, accel 8.0 vs 20.1 / 48.2)."""
+    (shipped card, whole test set: P1 73.4 vs 76.9 MPM / 74.8 single, P2 47.8 vs 50.8 / 50.8, accel 8.7 vs 19.9 / 46.4;
+    here, 300 frames a clip: P1 79.6 vs 81.4 MPM / 84.1 single, P2 56.7 vs 58.6 / 60.4, accel 8.2 vs 21.0 / 48.2)."""
     from video_mocap.models.evaluate import fixed_view, summarise
 
     lifter = FusedLifter(weight_path("fusion"), weight_path("single"), weight_path("mpm"), "cpu")
