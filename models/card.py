@@ -68,9 +68,10 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
                                                             "stage II alone: lifting (sequence + middle frame losses) through "
                                                             "detector drops and limb occlusions, and 3D completion with limb tube masks.")
     augment = "".join(f", {k} {cfg[k]}" for k in ("tumble", "lean", "mix") if cfg.get(k))
-    if kind == "mpm" and (cfg.get("completion", Config.completion), cfg.get("whole_limb", 0.0)) != (Config.completion, 0.0):
-        augment += (f", {cfg.get('completion', Config.completion):g} of the steps on 3D completion, "
-                    f"{cfg.get('whole_limb', 0.0):g} of those with the limb hidden over the whole window")
+    completion = (cfg.get("completion", Config.completion), cfg.get("whole_limb", Config.whole_limb))
+    if kind == "mpm" and completion != (Config.completion, Config.whole_limb):
+        augment += (f", {completion[0]:g} of the steps on 3D completion, {completion[1]:g} of those with the limb "
+                    "hidden over the whole window")
     if cfg.get("proportions", Config.proportions) != Config.proportions:
         augment += f", proportions {cfg['proportions']}"
     init = (f"\n  Continued from the weights of `{Path(cfg['init']).name}` (an earlier run, see the note below) on a "
