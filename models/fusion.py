@@ -52,11 +52,9 @@ def make_set(clips: D.Clips, sequences: int, frames: int, single: FrameLifter, m
     return {k: np.concatenate(v).astype(np.float32) for k, v in parts.items()}
 
 
-def _limbs() -> list[list[int]]:
-    """Each limb's chain (hip / shoulder, knee / elbow, ankle / wrist) as joint indices of the lifters' skeleton."""
-    names = D.SKELETON.names
-    return [[names.index(f"{side}_{j}") for j in chain] for chain in (("hip", "knee", "ankle"), ("shoulder", "elbow", "wrist"))
-            for side in ("l", "r")]
+#: Each limb's chain (hip / shoulder, knee / elbow, ankle / wrist): data.CHAINS in the order the corruption has
+#: always drawn them (legs left first), so a seed gives the same corrupted batches.
+LIMB_CHAINS = [D.LIMBS[k] for k in ("l_leg", "r_leg", "l_arm", "r_arm")]
 
 
 def corrupt_lifts(b: dict[str, np.ndarray], rng: np.random.Generator, p: float) -> dict[str, np.ndarray]:
@@ -68,7 +66,6 @@ def corrupt_lifts(b: dict[str, np.ndarray], rng: np.random.Generator, p: float) 
     to follow MPM wherever the two disagree, held-out poses included. The truth and the 2D are unchanged.
     Modifies ``b`` in place and returns it."""
     n, frames = b["target"].shape[:2]
-    limbs = _limbs()
     for i in np.nonzero(rng.random(n) < p)[0]:
         key = "single" if rng.random() < 0.5 else "mpm"
         length = int(rng.integers(frames // 2, frames + 1))
@@ -80,7 +77,7 @@ def corrupt_lifts(b: dict[str, np.ndarray], rng: np.random.Generator, p: float) 
             x[s] = (1 - a) * x[s] + a * b[key][other][s]
         else:
             for _ in range(int(rng.integers(1, 3))):
-                chain = limbs[int(rng.integers(0, len(limbs)))]
+                chain = LIMB_CHAINS[int(rng.integers(0, len(LIMB_CHAINS)))]
                 root_z = x[s, chain[0], 2].copy()
                 for k in chain[1:]:
                     x[s, k, 2] = 2 * root_z - x[s, k, 2]
