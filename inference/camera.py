@@ -14,6 +14,8 @@ from .. import filters
 from ..skeleton import load_skeleton
 
 ANKLES = load_skeleton("h36m17").group("ankles")
+#: Up in the axes of a level camera (OpenCV: x right, y down, z forward).
+CAMERA_UP = np.array([0.0, -1.0, 0.0])
 
 
 def focal_length(opts, width: int, height: int) -> float:

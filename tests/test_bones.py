@@ -43,6 +43,23 @@ def test_lengths_come_from_seen_frames():
     assert abs(lengths[3] - shin) < 1e-6 and abs(lengths[6] - shin) < 1e-6
 
 
+def test_upright_frames_set_the_lengths_where_there_are_enough():
+    """A lifter shrinks a body it sees upside down: given the picture's up, the frames upright like most of the
+    clip alone set the lengths, however the camera is tilted; a clip with too few upright frames keeps them all."""
+    upright = np.repeat((REST - REST[0])[None], 40, 0).astype(float)  # Y up, as the fixture stands
+    inverted = upright * [1.0, -1.0, 1.0] * 0.8  # upside down and a fifth smaller
+    true = clip_bone_lengths(upright, np.ones((40, 17)), BODY)
+    up = np.array([0.0, 1.0, 0.0])
+    mixed = np.concatenate([upright[:15], inverted[15:]])
+    np.testing.assert_allclose(clip_bone_lengths(mixed, np.ones((40, 17)), BODY, up=up), true)
+    assert np.all(clip_bone_lengths(mixed, np.ones((40, 17)), BODY)[1:] < true[1:] * 0.81), "without up: the median"
+    a = np.radians(40)  # a camera looking down 40 deg tilts every torso alike: the same frames count
+    tilt = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    np.testing.assert_allclose(clip_bone_lengths(mixed @ tilt.T, np.ones((40, 17)), BODY, up=up), true)
+    few = np.concatenate([upright[:3], inverted[3:]])
+    np.testing.assert_allclose(clip_bone_lengths(few, np.ones((40, 17)), BODY, up=up), true * 0.8)
+
+
 def test_a_known_height_sets_the_skeleton_size():
     """Standing height = thigh + shin + spine to the head's top; a given height scales the skeleton to stand for
     it (a share of it: the detector's points span less of a body than its joint centres)."""
