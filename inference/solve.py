@@ -32,7 +32,8 @@ Robust, in two passes: the first solves without contacts (and without a floor to
 contact is then kept only where that solution's ankle moves slower than ``contact_speed`` (so a wrong contact on
 a swinging foot, a jump or a cartwheel is not forced to the floor), or stands still in the picture
 (``still_2d``), or is unseen while the network is sure of it (``unseen_contact``: held, but an unseen ankle's
-height, the lifter's guess, stays out of the floor's terms); every other residual is reweighted as a Huber loss
+height, the lifter's guess, stays out of the floor's terms), and never on a frame where no joint is seen (a
+person lost from the picture, whom the network reads nothing of); every other residual is reweighted as a Huber loss
 would weigh it (``f_scale`` sigmas, against detector outliers), and the second pass solves with the contacts
 (``least_squares``' own Huber loss converged several times slower on these problems). Solved with
 ``scipy.optimize.least_squares`` (trust region, sparse analytic Jacobian, lsmr steps) in overlapping chunks,
@@ -391,6 +392,7 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
         contact = np.where(still & (contact >= opts.still_hold), np.maximum(contact, CONTACT_HOLD), contact)
     hidden = conf[:, list(ANKLES)] <= 0  # (T, 2) unseen ankles: held only when sure, and off the floor terms
     unseen = hidden & (contact >= opts.unseen_contact) & (opts.unseen_contact > 0)
+    found = (conf > 0).any(axis=1, keepdims=True)  # (T, 1) frames with the body seen: no contacts where it is lost
     cost, nfev = 0.0, 0
     for s in window_starts(T, opts.chunk, max(opts.chunk - opts.overlap, 1)):
         e = min(s + opts.chunk, T)
@@ -408,7 +410,7 @@ def solve(rel: np.ndarray, root: np.ndarray, lengths: np.ndarray, skeleton: Skel
                 given = contact[sl]
                 if opts.still_start > 0:  # a stance the network doubts, still in the picture and slow in 3D
                     given = np.where(still[sl] & slow & (given >= opts.still_start), np.maximum(given, CONTACT), given)
-                gated = np.where(slow | still[sl] | unseen[sl], given, 0.0)
+                gated = np.where(found[sl] & (slow | still[sl] | unseen[sl]), given, 0.0)
                 prob.set_contacts(gated, floor=~hidden[sl])
                 x = prob.free_tilt(x)
                 prob.reweight(x, opts.f_scale)

@@ -261,6 +261,22 @@ def test_an_unseen_foot_the_network_is_sure_of_is_held_but_does_not_tilt_the_flo
     assert abs(tilt - -15.0) < 2.5, tilt
 
 
+def test_a_lost_person_holds_no_contacts(cmu_file):
+    """Where the person is lost (no joint seen: walked out of the picture), the contact network reads nothing
+    real: its sure contacts there are not held (a hidden foot on a seen body still is, above)."""
+    cam, uv, up, contact = _scene(cmu_file)
+    rel, root0, px, up0 = _noisy_inputs(cam, uv, up, np.random.default_rng(6))
+    conf = np.ones(px.shape[:2])
+    conf[110:] = 0.0  # lost for the last 30 frames
+    sure = np.where(np.arange(len(cam))[:, None] >= 100, 0.95, contact)
+    lengths = clip_bone_lengths(cam - cam[:, :1], np.ones(px.shape[:2]), BODY)
+    sol = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, sure, up0)
+    assert not sol.contact[110:].any(), "contacts held on frames with no one seen"
+    planted = contact[100:110] > 0.5
+    assert planted.any() and sol.contact[100:110][planted].all(), "the seen frames' planted feet are held"
+    assert sol.contact[:100].sum() > 0.5 * (contact[:100] > 0.5).sum()
+
+
 def test_feet_leave_and_land_without_a_jolt(cmu_file):
     """Where a contact starts or ends the held ankle meets the free one; the release term spreads that meeting
     over the frames next to it instead of one jolt: the ankles' acceleration there (90th percentile) falls, their
