@@ -237,11 +237,15 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         rel[n] = r
     lift_ms = (time.perf_counter() - t1 + context_s) * 1000 / len(rel)
     body = load_skeleton("h36m17")
-    lengths = clip_bone_lengths(rel, lift_conf, body, up=CAMERA_UP) if opts.constant_bones else None
+
+    def bones_of(joints):  # the clip's bone lengths, from its upright frames (see .bones)
+        return clip_bone_lengths(joints, lift_conf, body, up=CAMERA_UP)
+
+    lengths = bones_of(rel) if opts.constant_bones else None
     if lengths is not None:
         rel = with_bone_lengths(rel, lengths, body).astype(np.float32)
     if opts.performer_height is not None:  # the size one view cannot tell (see .bones): the body, and so its distance
-        scale = height_scale(lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body, up=CAMERA_UP), body,
+        scale = height_scale(lengths if lengths is not None else bones_of(rel), body,
                              opts.performer_height)
         rel = (rel * scale).astype(np.float32)
         lengths = None if lengths is None else lengths * scale
@@ -261,7 +265,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         if feet_seen and len(rel) >= 5:
             contact = ContactModel(weight_path("contacts"), opts.device).predict(
                 rel_view, *reference_pixels(pixels[:, :17], lift_conf, turn, f, centre), info.fps)
-        bones = lengths if lengths is not None else clip_bone_lengths(rel, lift_conf, body, up=CAMERA_UP)
+        bones = lengths if lengths is not None else bones_of(rel)
         return contact, solve(rel_view, to_reference(placed, turn), bones, body, pixels[:, :17], lift_conf, f, centre,
                               info.fps, contact, rotation[2], _solve_options(opts), turn, earlier)
 
@@ -347,8 +351,8 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
             "detector_runs": tracker.detections, "frames_without_person": int((~seen).sum()), "person": tracker.summary(),
             "swapped_frames": {g: int(f.sum()) for g, f in swapped.items()} if swapped else {},
             "bone_lengths_m": {n: round(float(v), 4) for n, v in zip(body.names, lengths)} if lengths is not None else {},
-            "performer_height_m": round(performer_height(lengths if lengths is not None else clip_bone_lengths(
-                cam[:, :17] - cam[:, :1], lift_conf, body, up=CAMERA_UP), body), 3),  # as given, or the lifter's guess
+            "performer_height_m": round(performer_height(lengths if lengths is not None else bones_of(
+                cam[:, :17] - cam[:, :1]), body), 3),  # as given, or the lifter's guess
             "unseen_stretches": [[a, b] for a, b in long_gaps],
             "joints_never_seen": never_seen(conf[:, :17], seen, mapping.target.names, opts.threshold),
             "camera": {"pitch_deg": round(pitch(rotation), 2), "roll_deg": round(roll(rotation), 2),
