@@ -208,7 +208,7 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
         mirror = load_skeleton("blazepose33").mirror_permutation
         raw_px, raw_conf = np.array([r[0] for r in raw]), np.array([r[1] for r in raw])
         prior = {"arms": handedness_prior(np.array(handedness))} if hand_tracker is not None else None
-        swapped = find_swaps(raw_px, raw_conf, seen, mirror, info.fps, prior=prior)
+        swapped = find_swaps(raw_px, raw_conf, seen, mirror, info.fps, prior=prior, masked=opts.threshold)
         changed = np.flatnonzero(np.any(list(swapped.values()), axis=0))
         if len(changed):
             fixed_px, fixed_conf = unswap(raw_px[changed], raw_conf[changed], {g: f[changed] for g, f in swapped.items()}, mirror)

@@ -21,7 +21,7 @@ from ..filters import runs
 LIMBS = tuple(range(11, 33))
 #: Groups relabelled together, and the landmarks each group's decision rests on.
 GROUPS = {"arms": (tuple(range(0, 23)), tuple(range(11, 23))), "legs": (tuple(range(23, 33)), tuple(range(23, 33)))}
-#: Each arm's elbow and wrist (left, right): an arm whose points are both under the lifters' mask is hidden.
+#: Each arm's elbow and wrist (left, right): an arm whose points are both masked for the lifters is hidden.
 ARMS = ((13, 15), (14, 16))
 
 
@@ -33,14 +33,15 @@ def _size(px: np.ndarray) -> np.ndarray:
 
 def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.ndarray, fps: float,
                switch: float = 0.1, hold: float = 0.75, prior: dict[str, np.ndarray] | None = None,
-               hidden: float = 0.15) -> dict[str, np.ndarray]:
+               hidden: float = 0.15, masked: float = 0.3) -> dict[str, np.ndarray]:
     """Frames (T,) whose labels are mirrored, per group of :data:`GROUPS`, for landmarks ``px`` (T, 33, 2)
     with confidences (T, 33), ``seen`` (T,) where a person was tracked, ``mirror`` the left/right
     permutation of the landmarks and the video's ``fps``. ``switch`` (in person sizes) is what a change of
     labelling costs beyond the motion it explains, ``hold`` (person sizes a second) what mirroring the
     detector's labels costs. ``prior`` (per group, (T, 2)): what keeping and what mirroring each frame's labels
     costs on other evidence (the hand model's handedness for the arms, see :func:`handedness_prior`).
-    ``hidden`` (person sizes): what mirroring the arms costs on a frame with one arm hidden."""
+    ``hidden`` (person sizes): what mirroring the arms costs on a frame with one arm hidden (its elbow and wrist
+    under ``masked``, the confidence below which the capture masks a joint)."""
     size = _size(px)
     flags = {g: np.zeros(len(px), bool) for g in GROUPS}
     for a, b in runs(seen):
@@ -50,7 +51,7 @@ def find_swaps(px: np.ndarray, conf: np.ndarray, seen: np.ndarray, mirror: np.nd
             if prior is not None and g in prior:
                 unary = unary + prior[g][a:b]
             if g == "arms" and hidden > 0:  # one arm hidden: its guessed points say nothing of which arm is which
-                unary[:, 1] += hidden * one_arm_hidden(conf[a:b])
+                unary[:, 1] += hidden * one_arm_hidden(conf[a:b], masked)
             flags[g][a:b] = _viterbi(px[a:b], conf[a:b], size[a:b], mirror, list(evidence), switch, unary)
     return flags
 
