@@ -117,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--minutes", type=float, default=6.0, help="training time (the best on the val subjects is kept)")
     co.add_argument("--windows", type=int, default=6000, help="training windows of 64 frames")
     co.add_argument("--seed", type=int, default=0)
+    co.add_argument("--runs", type=int, default=1, help="train this many runs (seeds --seed, --seed + 1, ...) and ship "
+                    "their average")
+    co.add_argument("--checkpoint", nargs="+", help="ship these checkpoints (averaged) instead of training")
+    co.add_argument("--train-command", default="", help="with --checkpoint: the command that trained them, for the card")
     co.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     co.add_argument("--card", action="store_true", help="only measure the shipped network again and rewrite its card")
     co.add_argument("--note", default="", help="markdown file with a paragraph for the card (figures through the capture)")
@@ -187,12 +191,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.card:
             from ..inference.weights import manifest
 
-            print(contacts.write_card(weight_path("contacts"), args.data, weight_path("single"), manifest()["contacts"]["command"],
-                                      note))
+            entry = manifest()["contacts"]
+            print(contacts.write_card(weight_path("contacts"), args.data, weight_path("single"), entry["command"], note,
+                                      entry.get("runs", 1)))
             return 0
-        ckpt = contacts.train(args.data, weight_path("single"), args.out, args.minutes, args.windows, seed=args.seed)
+        if args.checkpoint:
+            missing = [c for c in args.checkpoint if not Path(c).is_file()]
+            if missing:
+                raise SystemExit(f"error: no checkpoint at {', '.join(missing)}")
+            ckpts, ran = args.checkpoint, args.train_command or ran
+        else:
+            out = Path(args.out)
+            ckpts = [contacts.train(args.data, weight_path("single"), out / f"seed{s}" if args.runs > 1 else out,
+                                    args.minutes, args.windows, seed=s) for s in range(args.seed, args.seed + args.runs)]
         if not args.no_ship:
-            print(contacts.ship(ckpt, args.data, weight_path("single"), ran, note=note))
+            print(contacts.ship(ckpts if len(ckpts) > 1 else ckpts[0], args.data, weight_path("single"), ran, note=note))
     elif args.command == "fusion":
         from ..inference.weights import weight_path
         from . import fusion

@@ -1,6 +1,6 @@
 """The foot-contact network: data, training, held-out precision/recall, ONNX export.
 
-    python -m video_mocap.models contacts [--minutes 6] [--out models/runs]
+    python -m video_mocap.models contacts [--minutes 6] [--runs 3] [--out models/runs]
 
 Training windows are mocap seen through random cameras with detector-like 2D (as the lifters'), lifted by
 the shipped single-frame lifter exactly as the capture lifts (joints under the confidence threshold
@@ -123,30 +123,31 @@ def load(checkpoint: str | Path):
     return net.eval()
 
 
-def export(checkpoint: str | Path, onnx_path: str | Path, tolerance: float = 1e-4) -> Path:
-    """Checkpoint -> ONNX: input ``features`` (B, T, F), output ``contact`` (B, T, 2) probabilities, any B and T;
-    checked against torch."""
+def export(checkpoints: str | Path | list, onnx_path: str | Path, tolerance: float = 1e-4) -> Path:
+    """Checkpoint(s) -> ONNX: input ``features`` (B, T, F), output ``contact`` (B, T, 2) probabilities, any B and T;
+    checked against torch. Several checkpoints (runs of other seeds) give one network that averages their
+    probabilities: one run's contacts vary with its seed (see the card), their mean much less."""
     import torch
 
     from .export import verify
 
-    net = load(checkpoint)
+    nets = torch.nn.ModuleList(load(c) for c in (checkpoints if isinstance(checkpoints, (list, tuple)) else [checkpoints]))
 
     class Probabilities(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.net = net
+            self.nets = nets
 
         def forward(self, x):
-            return torch.sigmoid(self.net(x))
+            return torch.stack([torch.sigmoid(net(x)) for net in self.nets]).mean(0)
 
     wrapped = Probabilities().eval()
-    x = torch.randn(2, 50, net.inp.in_channels)
+    x = torch.randn(2, 50, nets[0].inp.in_channels)
     onnx_path = Path(onnx_path)
     torch.onnx.export(wrapped, (x,), str(onnx_path), input_names=["features"], output_names=["contact"],
                       dynamic_axes={"features": {0: "batch", 1: "frames"}, "contact": {0: "batch", 1: "frames"}},
                       opset_version=17, dynamo=False)
-    verify(wrapped, onnx_path, {"features": torch.randn(1, 137, net.inp.in_channels)}, tolerance)
+    verify(wrapped, onnx_path, {"features": torch.randn(1, 137, nets[0].inp.in_channels)}, tolerance)
     return onnx_path
 
 
@@ -165,16 +166,18 @@ def evaluate(onnx_path: str | Path, data: str, lifter_path: str | Path, windows:
             "rule_2d": precision_recall(rule, truth)}
 
 
-def ship(checkpoint: str | Path, data: str, lifter_path: str | Path, command: str, directory: Path | None = None,
+def ship(checkpoints: str | Path | list, data: str, lifter_path: str | Path, command: str, directory: Path | None = None,
          note: str = "") -> Path:
-    """Export into the weights folder, measure on the held-out subjects, register the hash, write the card."""
+    """Export (one checkpoint, or several averaged) into the weights folder, measure on the held-out subjects,
+    register the hash, write the card."""
     from ..inference.weights import WEIGHTS_DIR
 
     directory = Path(directory or WEIGHTS_DIR)
-    return write_card(export(checkpoint, directory / "contacts.onnx"), data, lifter_path, command, note)
+    runs = len(checkpoints) if isinstance(checkpoints, (list, tuple)) else 1
+    return write_card(export(checkpoints, directory / "contacts.onnx"), data, lifter_path, command, note, runs)
 
 
-def write_card(onnx_path: Path, data: str, lifter_path: str | Path, command: str, note: str = "") -> Path:
+def write_card(onnx_path: Path, data: str, lifter_path: str | Path, command: str, note: str = "", runs: int = 1) -> Path:
     """Measure the network in ``onnx_path`` on the held-out subjects (as the capture decides contacts), register
     its hash and the figures, write ``contacts.eval.json`` and the card beside it (``note``: a paragraph for it)."""
     import json
@@ -185,14 +188,15 @@ def write_card(onnx_path: Path, data: str, lifter_path: str | Path, command: str
     result = evaluate(onnx_path, data, lifter_path)
     (directory / "contacts.eval.json").write_text(json.dumps(result, indent=2) + "\n")
     entry = register("contacts", onnx_path, {"kind": "contacts", "command": command, "licence": "CMU mocap: free for all uses",
-                                             "test_f1": round(result["f1"], 3)}, directory)
+                                             "test_f1": round(result["f1"], 3), "runs": runs}, directory)
     rule = result["rule_2d"]
     tiers = "every fidelity tier" if TIERS is None else f"fidelity tiers {', '.join(map(str, TIERS))}"
     note = f"{note}\n\n" if note else ""
+    ensemble = f"; {runs} runs of it with different seeds, their probabilities averaged" if runs > 1 else ""
     card = f"""# contacts: foot contacts from lifted 3D and 2D
 
 **What.** Per-frame contact probability of the left and right foot for a whole clip at once: dilated residual
-temporal convolutions (width 128, receptive field 35 frames, 0.2 M parameters). Inputs per frame
+temporal convolutions (width 128, receptive field 35 frames, 0.2 M parameters){ensemble}. Inputs per frame
 (`inference.contacts.contact_features`): the normalised 2D, the lifted pelvis-relative 3D (camera axes), the
 2D speed of every joint in person heights per second and the 3D speed relative to the pelvis. The clip-level
 solve (`inference/solve.py`) holds a foot still on the floor from where its probability reaches {CONTACT} for as

@@ -125,3 +125,26 @@ def test_runtime_lifters_run_exported_models(mocap, tmp_path):
     done = mpm.complete(out, known)
     np.testing.assert_array_equal(done[known], out[known])
     assert np.isfinite(done).all()
+
+
+def test_contact_runs_export_as_one_network_averaging_them(tmp_path):
+    """Several contact runs ship as one ONNX whose probabilities are the mean of theirs (what the capture reads)."""
+    from video_mocap.inference.contacts import ContactModel
+    from video_mocap.models import contacts as C
+    from video_mocap.models.nets import ContactNet
+
+    torch.manual_seed(0)
+    paths, nets = [], []
+    for k in range(3):
+        net = ContactNet(features=187).eval()
+        paths.append(tmp_path / f"run{k}.pt")
+        torch.save({"state": net.state_dict(), "features": 187}, paths[-1])
+        nets.append(net)
+    x = torch.randn(1, 60, 187)
+    with torch.no_grad():
+        each = [torch.sigmoid(net(x))[0].numpy() for net in nets]
+    one = ContactModel(C.export(paths[0], tmp_path / "one.onnx"), "cpu").predict_features(x[0].numpy())
+    mean = ContactModel(C.export(paths, tmp_path / "mean.onnx"), "cpu").predict_features(x[0].numpy())
+    np.testing.assert_allclose(one, each[0], atol=1e-5)
+    np.testing.assert_allclose(mean, np.mean(each, 0), atol=1e-5)
+    assert np.abs(mean - each[0]).max() > 1e-3, "the runs differ, so their mean is not any one of them"
