@@ -123,13 +123,14 @@ def load(checkpoint: str | Path):
     return net.eval()
 
 
-def export(checkpoints: str | Path | list, onnx_path: str | Path, tolerance: float = 1e-4) -> Path:
+def export(checkpoints: str | Path | list, onnx_path: str | Path, tolerance: float = 1e-3) -> Path:
     """Checkpoint(s) -> ONNX: input ``features`` (B, T, F), output ``contact`` (B, T, 2) probabilities, any B and T;
-    checked against torch. Several checkpoints (runs of other seeds) give one network that averages their
-    probabilities: one run's contacts vary with its seed (see the card), their mean much less."""
+    weights kept as float16 (:func:`export.store_half`), checked against torch. Several checkpoints (runs of other
+    seeds) give one network that averages their probabilities: one run's contacts vary with its seed (see the
+    card), their mean much less."""
     import torch
 
-    from .export import verify
+    from .export import store_half, verify
 
     nets = torch.nn.ModuleList(load(c) for c in (checkpoints if isinstance(checkpoints, (list, tuple)) else [checkpoints]))
 
@@ -147,6 +148,7 @@ def export(checkpoints: str | Path | list, onnx_path: str | Path, tolerance: flo
     torch.onnx.export(wrapped, (x,), str(onnx_path), input_names=["features"], output_names=["contact"],
                       dynamic_axes={"features": {0: "batch", 1: "frames"}, "contact": {0: "batch", 1: "frames"}},
                       opset_version=17, dynamo=False)
+    store_half(onnx_path)
     verify(wrapped, onnx_path, {"features": torch.randn(1, 137, nets[0].inp.in_channels)}, tolerance)
     return onnx_path
 

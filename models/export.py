@@ -96,6 +96,26 @@ def verify(net: torch.nn.Module, onnx_path: str | Path, inputs: dict[str, torch.
             raise RuntimeError(f"{onnx_path}: onnxruntime differs from torch by {err:.2e}{name}")
 
 
+def store_half(onnx_path: str | Path) -> Path:
+    """Keep the file's float weights as float16, each turned back to float32 by a Cast that onnxruntime folds when
+    it loads the file: half the size, float32 arithmetic, the weights rounded to float16's 3 digits."""
+    model = onnx.load(str(onnx_path))
+    graph, casts = model.graph, []
+    for init in list(graph.initializer):
+        if init.data_type != onnx.TensorProto.FLOAT or int(np.prod(init.dims)) < 16:
+            continue
+        half = onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(init).astype(np.float16), init.name + "_half")
+        graph.initializer.remove(init)
+        graph.initializer.append(half)
+        casts.append(onnx.helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
+    nodes = casts + list(graph.node)  # the casts first, before every node that reads them
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(onnx_path))
+    return Path(onnx_path)
+
+
 def _module_path(node_name: str) -> str:
     """The module a node belongs to, from the exporter's node name ('/dec2d/dec2d.0/layers.0/linear1/MatMul'
     -> 'dec2d.0.layers.0.linear1')."""

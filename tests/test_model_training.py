@@ -128,7 +128,8 @@ def test_runtime_lifters_run_exported_models(mocap, tmp_path):
 
 
 def test_contact_runs_export_as_one_network_averaging_them(tmp_path):
-    """Several contact runs ship as one ONNX whose probabilities are the mean of theirs (what the capture reads)."""
+    """Several contact runs ship as one ONNX whose probabilities are the mean of theirs (what the capture reads),
+    its weights kept as float16: half the file, the probabilities within 1e-3."""
     from video_mocap.inference.contacts import ContactModel
     from video_mocap.models import contacts as C
     from video_mocap.models.nets import ContactNet
@@ -145,6 +146,7 @@ def test_contact_runs_export_as_one_network_averaging_them(tmp_path):
         each = [torch.sigmoid(net(x))[0].numpy() for net in nets]
     one = ContactModel(C.export(paths[0], tmp_path / "one.onnx"), "cpu").predict_features(x[0].numpy())
     mean = ContactModel(C.export(paths, tmp_path / "mean.onnx"), "cpu").predict_features(x[0].numpy())
-    np.testing.assert_allclose(one, each[0], atol=1e-5)
-    np.testing.assert_allclose(mean, np.mean(each, 0), atol=1e-5)
+    np.testing.assert_allclose(one, each[0], atol=1e-3)
+    np.testing.assert_allclose(mean, np.mean(each, 0), atol=1e-3)
+    assert (tmp_path / "mean.onnx").stat().st_size < 0.6 * 3 * (tmp_path / "run0.pt").stat().st_size, "float16 weights"
     assert np.abs(mean - each[0]).max() > 1e-3, "the runs differ, so their mean is not any one of them"
