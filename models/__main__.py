@@ -186,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         from ..inference.weights import weight_path
         from . import contacts
 
+        missing = [c for c in args.checkpoint or [] if not Path(c).is_file()]
+        if missing:
+            raise SystemExit(f"error: no checkpoint at {', '.join(missing)}")
         _threads(args.threads)
         note = Path(args.note).read_text().strip() if args.note else ""
         if args.card:
@@ -196,9 +199,6 @@ def main(argv: list[str] | None = None) -> int:
                                       entry.get("runs", 1)))
             return 0
         if args.checkpoint:
-            missing = [c for c in args.checkpoint if not Path(c).is_file()]
-            if missing:
-                raise SystemExit(f"error: no checkpoint at {', '.join(missing)}")
             ckpts, ran = args.checkpoint, args.train_command or ran
         else:
             out = Path(args.out)

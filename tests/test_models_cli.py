@@ -68,3 +68,9 @@ def test_fusion_with_a_missing_checkpoint_is_one_line(tmp_path, cmu_file):
     done = _run("fusion", "--checkpoint", tmp_path / "none.pt", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "no checkpoint" in done.stderr and "fusion.pt" in done.stderr
+
+
+def test_contacts_with_a_missing_checkpoint_is_one_line(tmp_path, cmu_file):
+    done = _run("contacts", "--checkpoint", tmp_path / "seed0.pt", tmp_path / "seed1.pt", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no checkpoint" in done.stderr and "seed0.pt" in done.stderr and "seed1.pt" in done.stderr
