@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             ckpts = [contacts.train(args.data, weight_path("single"), out / f"seed{s}" if args.runs > 1 else out,
                                     args.minutes, args.windows, seed=s) for s in range(args.seed, args.seed + args.runs)]
         if not args.no_ship:
-            print(contacts.ship(ckpts if len(ckpts) > 1 else ckpts[0], args.data, weight_path("single"), ran, note=note))
+            print(contacts.ship(ckpts, args.data, weight_path("single"), ran, note=note))
     elif args.command == "fusion":
         from ..inference.weights import weight_path
         from . import fusion
