@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     sh.add_argument("--train-command", required=True, help="the training command, for the card")
     sh.add_argument("--trained-on", default="a 2-core CPU", help="the machine it trained on, for the card")
     sh.add_argument("--note", default="", help="a markdown file with a paragraph for the card (ablations, ...)")
+    hf = sub.add_parser("half", help="keep a shipped lifter's weights as float16 (half the file), checked on the held-out test")
+    hf.add_argument("name", help="the lifter's name in models/weights (e.g. mpm)")
+    hf.add_argument("--data", default=DEFAULT_DATA, help=DATA_HELP)
     tc = sub.add_parser("train-context", help="train the context-aware lifter on rendered images")
     tc.add_argument("data", help="folder of chunk_*.npz from python -m video_mocap.models.synth.context_data")
     tc.add_argument("--base", default="models/runs/single.pt", help="checkpoint of the single-frame lifter to refine")
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     cd.add_argument("--hands", action="store_true", help="convert the hand landmark and hand re-crop models instead")
     args = p.parse_args(argv)
     ran = " ".join([p.prog, *(argv if argv is not None else sys.argv[1:])])  # this command line, for a card
-    if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship", "contacts", "fusion"):
+    if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship", "contacts", "fusion", "half"):
         require_data(args.data)
 
     if args.command == "train":
@@ -222,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
         from .card import ship_detector, ship_hands, ship_heavy
 
         print(ship_heavy() if args.heavy else "\n".join(map(str, ship_hands() if args.hands else ship_detector())))
+    elif args.command == "half":
+        from ..inference.weights import manifest
+        from .card import ship_half
+
+        lifters = [n for n, e in manifest().items() if e.get("kind") in ("single", "mpm", "fusion")]
+        if args.name not in lifters:
+            raise SystemExit(f"error: no lifter {args.name!r} in models/weights; its lifters: {', '.join(lifters)}")
+        print(ship_half(args.name, args.data))
     elif args.command == "ship":
         from .card import ship
 

@@ -3,6 +3,7 @@ record its hash in the manifest and write its model card (NAME.md) from what was
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 from ..inference.weights import WEIGHTS_DIR, register
 from . import data as D
 from .evaluate import evaluate
-from .export import export
+from .export import export, store_half
 from .train import Config
 
 PAPER = {
@@ -115,6 +116,32 @@ Generated {time.strftime('%Y-%m-%d')} by `python -m video_mocap.models ship`.
 """
     (directory / f"{name}.md").write_text(card)
     return directory / f"{name}.md"
+
+
+def ship_half(name: str, data: str, directory: Path = WEIGHTS_DIR, limit_mm: float = 0.1) -> Path:
+    """Keep a shipped lifter's weights as float16 (:func:`export.store_half`: half the file, float32 arithmetic). Its
+    held-out MPJPE and PA-MPJPE must move less than ``limit_mm`` (else the file is put back and this raises); the
+    manifest's hash and the card's file line follow, and the card says so."""
+    from ..inference.weights import manifest
+
+    path, card = directory / f"{name}.onnx", directory / f"{name}.md"
+    entry, kept = manifest(directory)[name], path.read_bytes()
+    before = evaluate(path, data)["overall"]
+    store_half(path)
+    after = evaluate(path, data)["overall"]
+    moved = max(abs(after[k] - before[k]) for k in ("mpjpe", "pa_mpjpe"))
+    if moved > limit_mm:
+        path.write_bytes(kept)
+        raise RuntimeError(f"{name}: float16 weights move the held-out figures {moved:.3f} mm (limit {limit_mm}); kept float32")
+    new = register(name, path, {k: v for k, v in entry.items() if k not in ("file", "sha256")}, directory)
+    size = f"{path.stat().st_size / 1e6:.1f} MB"
+    text = re.sub(r"(sha256 `)" + entry["sha256"] + r"(`, )[0-9.]+ MB", rf"\g<1>{new['sha256']}\g<2>{size}", card.read_text(), count=1)
+    text += (f"\n**Weights stored as float16** ({time.strftime('%Y-%m-%d')}, `python -m video_mocap.models half {name}`): "
+             f"{len(kept) / 1e6:.1f} -> {size}, cast to float32 when onnxruntime loads the file; held-out P1 / P2 "
+             f"{before['mpjpe']:.3f} / {before['pa_mpjpe']:.3f} -> {after['mpjpe']:.3f} / {after['pa_mpjpe']:.3f} mm (the "
+             f"float32 file's sha256 was `{entry['sha256'][:8]}...`).\n")
+    card.write_text(text)
+    return path
 
 
 def ship_context(checkpoint: str | Path, train_command: str, benchmark: str | Path | None = None, ablation: str = "",

@@ -150,3 +150,26 @@ def test_contact_runs_export_as_one_network_averaging_them(tmp_path):
     np.testing.assert_allclose(mean, np.mean(each, 0), atol=1e-3)
     assert (tmp_path / "mean.onnx").stat().st_size < 0.6 * 3 * (tmp_path / "run0.pt").stat().st_size, "float16 weights"
     assert np.abs(mean - each[0]).max() > 1e-3, "the runs differ, so their mean is not any one of them"
+
+
+def test_half_keeps_a_shipped_lifter_as_float16_with_its_figures(mocap, tmp_path):
+    """`models half NAME`: the shipped file's weights in float16 (half the file), the held-out figures within the limit
+    (0.1 mm for shipped lifters; 1 mm for this barely trained one), the manifest's hash and the card's file line
+    updated (the loader checks the hash); too tight a limit keeps the file."""
+    from video_mocap.inference.weights import register, weight_path
+    from video_mocap.models.card import ship_half
+    from video_mocap.models.export import export
+
+    cfg = Config(model="mpm", data=mocap, steps=2, epoch_steps=1, batch=128, arch=TINY["mpm"], stage1=0.0)
+    path = export(train(cfg, tmp_path / "run", device="cpu", log=lambda s: None), tmp_path / "mpm.onnx")
+    old = register("mpm", path, {"kind": "mpm", "command": "tiny"}, tmp_path)
+    (tmp_path / "mpm.md").write_text(f"- **File**: `models/weights/mpm.onnx`, sha256 `{old['sha256']}`, 9.9 MB,\n")
+    size = path.stat().st_size
+    with pytest.raises(RuntimeError, match="kept float32"):
+        ship_half("mpm", mocap, tmp_path, limit_mm=0.0)
+    assert path.stat().st_size == size and weight_path("mpm", tmp_path) == path
+    ship_half("mpm", mocap, tmp_path, limit_mm=1.0)
+    assert path.stat().st_size < 0.8 * size and weight_path("mpm", tmp_path) == path  # smaller; hash registered
+    card = (tmp_path / "mpm.md").read_text()
+    assert old["sha256"] not in card.splitlines()[0] and f"{path.stat().st_size / 1e6:.1f} MB" in card.splitlines()[0]
+    assert "float16" in card
