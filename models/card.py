@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..inference.weights import WEIGHTS_DIR, register
+from ..inference.weights import WEIGHTS_DIR, manifest, register
 from . import data as D
 from .evaluate import evaluate
 from .export import export, store_half
@@ -122,8 +122,6 @@ def ship_half(name: str, data: str, directory: Path = WEIGHTS_DIR, limit_mm: flo
     """Keep a shipped lifter's weights as float16 (:func:`export.store_half`: half the file, float32 arithmetic). Its
     held-out MPJPE and PA-MPJPE must move less than ``limit_mm`` (else the file is put back and this raises); the
     manifest's hash and the card's file line follow, and the card says so."""
-    from ..inference.weights import manifest
-
     path, card = directory / f"{name}.onnx", directory / f"{name}.md"
     entry, kept = manifest(directory)[name], path.read_bytes()
     before = evaluate(path, data)["overall"]
@@ -224,7 +222,7 @@ def ship_detector(directory: Path = WEIGHTS_DIR) -> list[Path]:
                                             "licence": "Apache-2.0 (Google)", "command": "python -m video_mocap.models convert-detector"},
                  directory)
         out.append(dst)
-    entries = json.loads((directory / "manifest.json").read_text())
+    entries = manifest(directory)
     card = f"""# BlazePose detector and landmark model (ONNX): model card
 
 - **What**: Google's BlazePose person detector (224x224, 2254 SSD anchors) and full landmark model

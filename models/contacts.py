@@ -123,8 +123,8 @@ def load(checkpoint: str | Path):
     return net.eval()
 
 
-def export(checkpoints: str | Path | list, onnx_path: str | Path, tolerance: float = 1e-3) -> Path:
-    """Checkpoint(s) -> ONNX: input ``features`` (B, T, F), output ``contact`` (B, T, 2) probabilities, any B and T;
+def export(checkpoints: list[str | Path], onnx_path: str | Path, tolerance: float = 1e-3) -> Path:
+    """Checkpoints (one or more) -> ONNX: input ``features`` (B, T, F), output ``contact`` (B, T, 2) probabilities, any B and T;
     weights kept as float16 (:func:`export.store_half`), checked against torch. Several checkpoints (runs of other
     seeds) give one network that averages their probabilities: one run's contacts vary with its seed (see the
     card), their mean much less."""
@@ -132,7 +132,7 @@ def export(checkpoints: str | Path | list, onnx_path: str | Path, tolerance: flo
 
     from .export import store_half, verify
 
-    nets = torch.nn.ModuleList(load(c) for c in (checkpoints if isinstance(checkpoints, (list, tuple)) else [checkpoints]))
+    nets = torch.nn.ModuleList(load(c) for c in checkpoints)
 
     class Probabilities(torch.nn.Module):
         def __init__(self):
@@ -168,15 +168,14 @@ def evaluate(onnx_path: str | Path, data: str, lifter_path: str | Path, windows:
             "rule_2d": precision_recall(rule, truth)}
 
 
-def ship(checkpoints: str | Path | list, data: str, lifter_path: str | Path, command: str, directory: Path | None = None,
+def ship(checkpoints: list[str | Path], data: str, lifter_path: str | Path, command: str, directory: Path | None = None,
          note: str = "") -> Path:
     """Export (one checkpoint, or several averaged) into the weights folder, measure on the held-out subjects,
     register the hash, write the card."""
     from ..inference.weights import WEIGHTS_DIR
 
     directory = Path(directory or WEIGHTS_DIR)
-    runs = len(checkpoints) if isinstance(checkpoints, (list, tuple)) else 1
-    return write_card(export(checkpoints, directory / "contacts.onnx"), data, lifter_path, command, note, runs)
+    return write_card(export(checkpoints, directory / "contacts.onnx"), data, lifter_path, command, note, len(checkpoints))
 
 
 def write_card(onnx_path: Path, data: str, lifter_path: str | Path, command: str, note: str = "", runs: int = 1) -> Path:
