@@ -7,10 +7,14 @@ A hand seen on the previous frame is cropped from its own landmarks instead (:fu
 while that crop agrees with the body's. Left and right come from the body, never from the hand model, so a
 hand cannot jump to the other arm; where the hands cross, a crop that finds the other hand is told by where
 that hand just was (:data:`CROSSING`). Unseen hands (presence under ``min_presence``) give ``None``.
+The picture points a capture returns are moved from MediaPipe's landmarks to the joint centres
+(:func:`at_joint_centres`); tracking keeps the landmarks as read.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,6 +40,9 @@ MIDDLE_KNUCKLE = HAND.index("middle_mcp")
 #: within half a hand of where the other hand was at most LOST_FRAMES frames ago, while that hand is not found, is
 #: the other hand (the body's wrist points merge or swap there; a detector's swap of far-apart arms is undone later).
 LOST_FRAMES, CROSSING = 2, 1.5
+#: ... and, the wrists as close, a hand seen at most LOST_FRAMES frames ago found again more than JUMP of its size
+#: (median point) from where it was is the other hand read in this one's crop.
+JUMP = 1.0
 #: Wrist to middle knuckle per forearm (elbow to wrist) length: anthropometric tables give the hand 0.108 and
 #: the forearm 0.146 of the body's height, the middle knuckle at 0.47 of the hand's length.
 PALM_PER_FOREARM = 0.35
@@ -153,6 +160,11 @@ class HandTracker:
             if hand is not None and fresh[side] and found[other] is None and self.lost[other] <= LOST_FRAMES:
                 if _same_hand(hand.pixels, self.last[other]) and apart < _size(self.last[other]) * CROSSING:
                     found[side] = None
+        for side in SIDES:  # crossing hands: a hand just seen, found more than a hand away from where it was: the other
+            hand = found[side]
+            if hand is not None and self.lost[side] <= LOST_FRAMES and apart < _size(self.last[side]) * CROSSING:
+                if not _same_hand(hand.pixels, self.last[side], JUMP):
+                    found[side] = None
         return found
 
 
@@ -177,6 +189,41 @@ def palm_frames(rel: np.ndarray) -> np.ndarray:
     z = np.cross(rel[:, HAND.index("index_mcp")], rel[:, HAND.index("pinky_mcp")])
     z = normalize(z - (z * x).sum(-1, keepdims=True) * x)
     return np.stack([x, np.cross(z, x), z], -1)
+
+
+def centre_basis(pixels: np.ndarray, world: np.ndarray, left: bool) -> np.ndarray:
+    """(N, 21, 2, 3): how far each of a hand's picture points ``pixels`` (N, 21, 2) moves per unit of a joint-centre
+    offset along the hand's own axes (:func:`palm_frames` of its ``world`` landmarks: toward the middle knuckle,
+    across the palm, out of it), in wrist-to-middle-knuckle lengths; the world's x, y seen at the picture's scale.
+    Offsets are a right hand's: a left hand moves as its mirror image would (``left``)."""
+    flip = np.array([-1.0, 1.0, 1.0]) if left else np.ones(3)
+    w = world * flip
+    rel = w - w[:, :1]
+    axes = palm_frames(rel)[:, :2]  # (N, 2, 3): the axes' x, y in the picture
+    pc, wc = pixels - pixels.mean(1, keepdims=True), world[..., :2] - world[..., :2].mean(1, keepdims=True)
+    scale = (pc * wc).sum((1, 2)) / np.maximum((wc ** 2).sum((1, 2)), 1e-12)  # pixels per metre of the hand model
+    unit = axes * (scale * np.linalg.norm(rel[:, MIDDLE_KNUCKLE], axis=-1))[:, None, None] * flip[:2, None]
+    return np.repeat(unit[:, None], HAND_POINTS, 1)
+
+
+@lru_cache(maxsize=1)
+def _centre_offsets() -> np.ndarray:
+    return np.array(json.loads(weight_path("hand_centres").read_text())["offsets"], np.float64)
+
+
+def at_joint_centres(pixels: np.ndarray, world: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+    """Both hands' picture points (T, 2, 21, 2; left, right; NaN unseen) moved from MediaPipe's landmarks (the skin
+    over a knuckle, the fingertip's end) to the joint centres a rig's bones turn about: ``offsets`` (21, 3), one a
+    point along the hand's axes (:func:`centre_basis`), default the shipped ones (``models/hand_centres.py``,
+    fitted on rendered hands). ``world`` (T, 2, 21, 3) the same readings' world landmarks in camera axes."""
+    offsets = _centre_offsets() if offsets is None else offsets
+    out = pixels.copy()
+    for k, side in enumerate(SIDES):
+        seen = np.isfinite(pixels[:, k]).all((1, 2)) & np.isfinite(world[:, k]).all((1, 2))
+        if seen.any():
+            basis = centre_basis(pixels[seen, k], world[seen, k], side == "l")
+            out[seen, k] = pixels[seen, k] + np.einsum("njdk,jk->njd", basis, offsets)
+    return out
 
 
 def flipped(rel: np.ndarray, fps: float, limit: float = 60.0, span: float = 0.1) -> np.ndarray:

@@ -33,7 +33,7 @@ from .camera_motion import (BackgroundFlow, camera_rotations, from_reference, la
                             to_reference, turn_from_feet)
 from .contacts import ANKLES, CONTACT, FOOT_POINTS, ContactModel, contact_floor, onto_floor, pin_planted, planted_feet
 from .detector import BlazePose
-from .hands import HandTracker, hand_points
+from .hands import HandTracker, at_joint_centres, hand_points
 from .context import ContextLifter
 from .lifters import FrameLifter, FusedLifter
 from .person import PersonChoice, Tracker
@@ -136,7 +136,7 @@ class Capture:
     camera: np.ndarray  # (T, J, 3) the output pose (smoothed, resampled) pelvis-relative in camera axes (x right, y down, z forward), m
     root: np.ndarray  # (T, 3) the pelvis in camera space, metres
     swapped: dict[str, np.ndarray] | None = None  # frames (T,) relabelled left/right, per landmark group (arms, legs)
-    hand_pixels: np.ndarray | None = None  # (T, 2, 21, 2) left/right hand landmarks in pixels (hands on), NaN unseen
+    hand_pixels: np.ndarray | None = None  # (T, 2, 21, 2) left/right hand joint centres in pixels (hands on), NaN unseen
     turn: np.ndarray | None = None  # (T, 3, 3) a turning camera's axes in each frame from the reference view's; None: still
 
 
@@ -374,4 +374,4 @@ def capture(video: str | Path, opts: CaptureOptions | None = None,
                     root=root_w, intrinsics=K, image_size=(info.width, info.height), meta=meta,
                     contacts=None if solved is None else solved.contact, camera_rotation=views)
     return Capture(motion, pixels, opts.start, from_reference((world - root_w[:, None]) @ rotation, turn), root, swapped,
-                   hand_pixels=hand_px if hand_tracker is not None else None, turn=turn)
+                   hand_pixels=at_joint_centres(hand_px, hand_world) if hand_tracker is not None else None, turn=turn)

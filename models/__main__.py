@@ -146,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     cd = sub.add_parser("convert-detector", help="BlazePose tflite (mediapipe wheel) -> ONNX in models/weights, parity-checked")
     cd.add_argument("--heavy", action="store_true", help="build the heavy landmark model instead (npm @mediapipe/pose; 55 MB, not committed)")
     cd.add_argument("--hands", action="store_true", help="convert the hand landmark and hand re-crop models instead")
+    hc = sub.add_parser("hand-centres", help="fit the hands' joint-centre offsets on rendered hands and ship them")
+    hc.add_argument("renders", nargs="+", help="folders of hands_*.mp4 with their _gt.npz (models/synth/hands.py; "
+                    "other seeds than the benchmark's, e.g. --clips 8 --seed 100)")
+    hc.add_argument("--no-ship", action="store_true", help="measure the fit only: leave models/weights as it is")
     args = p.parse_args(argv)
     ran = " ".join([p.prog, *(argv if argv is not None else sys.argv[1:])])  # this command line, for a card
     if getattr(args, "data", None) and args.command in ("train", "evaluate", "ship", "contacts", "fusion", "half"):
@@ -225,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
         from .card import ship_detector, ship_hands, ship_heavy
 
         print(ship_heavy() if args.heavy else "\n".join(map(str, ship_hands() if args.hands else ship_detector())))
+    elif args.command == "hand-centres":
+        from .hand_centres import ship as ship_centres
+
+        missing = [d for d in args.renders if not Path(d).is_dir()]
+        if missing:
+            raise SystemExit(f"error: no folder {', '.join(missing)}")
+        print(ship_centres(args.renders, ran.replace(" ".join(args.renders), "RENDERS"), args.no_ship))
     elif args.command == "half":
         from ..inference.weights import manifest
         from .card import ship_half

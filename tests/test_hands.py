@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from video_mocap.inference.detector import BlazePose, Roi
-from video_mocap.inference.hands import HandTracker, roi_from_hand
+from video_mocap.inference.hands import HandTracker, roi_from_body, roi_from_hand
 from video_mocap.inference.person import PersonChoice, Tracker
 from video_mocap.inference.video import frames
 
@@ -151,6 +151,69 @@ def test_crossing_hands_do_not_take_each_others_place(monkeypatch):
         tracker.previous["l"] = Roi(-500, -500, 10, 0.0)  # the left hand's track lost: its crop is made afresh
         second = tracker(rgb, _body(*now))
         assert second["r"] is None and (second["l"] is not None) == kept, now
+
+
+def test_a_hand_jumping_onto_the_other_while_crossing_is_not_this_hand(monkeypatch):
+    """Hands crossing: the left arm's crop, tracked, reads the right hand a hand and more from where the left hand
+    just was: not the left hand (marked unseen); moved less than a hand, or the wrists apart, it is kept."""
+    rng = np.random.default_rng(1)
+    hand = rng.uniform(0, 40, (21, 2))
+    a, b = hand + [100, 100], hand + [300, 100]
+    rgb = np.zeros((400, 400, 3), np.uint8)
+    apart, crossing = (a[0], b[0]), (b[0], b[0] + [25, 0])
+    for now, reading, kept in ((crossing, b, False), (crossing, a + [20, 0], True), (apart, a + [0, 60], True)):
+        tracker = _fake_tracker(monkeypatch, [a, b, reading, b])
+        tracker(rgb, _body(*apart))
+        tracker.previous["l"] = roi_from_body(_body(*now), "l")  # the left hand's crop tracked, not made afresh
+        assert (tracker(rgb, _body(*now))["l"] is not None) == kept, (now is crossing, kept)
+
+
+def test_joint_centres_move_along_the_hand_and_mirror_for_the_left():
+    """The picture points move by the offsets along the hand's own axes at the picture's scale (zero offsets:
+    not at all); a left hand, the mirror image of a right, moves as the mirror image; unseen hands stay NaN."""
+    from video_mocap.inference.hands import MIDDLE_KNUCKLE, at_joint_centres, palm_frames
+
+    rng = np.random.default_rng(2)
+    right = np.concatenate([np.zeros((1, 3)), rng.normal([0.0, -0.08, 0.0], 0.03, (20, 3))])  # metres, camera axes
+    right[[5, 9, 13, 17]] = [[0.03, -0.08, 0.01], [0.0, -0.09, 0.0], [-0.02, -0.085, 0.0], [-0.04, -0.07, 0.01]]
+    left = right * [-1, 1, 1]
+    world = np.stack([left, right])[None]  # (1, 2, 21, 3)
+    pixels = world[..., :2] * 2000 + [320, 240]  # 2000 px a metre
+    np.testing.assert_allclose(at_joint_centres(pixels, world, np.zeros((21, 3))), pixels)
+    offsets = np.zeros((21, 3))
+    offsets[8] = [0.1, 0.05, 0.2]
+    moved = at_joint_centres(pixels, world, offsets)
+    axes = palm_frames((right - right[0])[None])[0]
+    expected = 2000 * np.linalg.norm(right[MIDDLE_KNUCKLE]) * axes[:2] @ offsets[8]
+    np.testing.assert_allclose(moved[0, 1, 8] - pixels[0, 1, 8], expected, atol=1e-6)
+    np.testing.assert_allclose(moved[0, 0, 8] - pixels[0, 0, 8], expected * [-1, 1], atol=1e-6)
+    np.testing.assert_allclose(np.delete(moved - pixels, 8, axis=2), 0.0, atol=1e-9)
+    unseen = np.full_like(pixels, np.nan)
+    assert np.isnan(at_joint_centres(unseen, np.full_like(world, np.nan), offsets)).all()
+
+
+def test_centre_offsets_are_recovered_from_readings():
+    """The fit finds offsets that explain the readings' errors, with a tenth of the landmarks misread."""
+    from video_mocap.inference.hands import centre_basis
+    from video_mocap.models.hand_centres import errors, fit
+
+    rng = np.random.default_rng(3)
+    n = 200
+    world = rng.normal(0, 0.04, (n, 21, 3))
+    world[:, 0] = 0.0
+    world[:, 9] = rng.normal([0.0, -0.09, 0.0], 0.01, (n, 3))
+    pixels = world[..., :2] * rng.uniform(1000, 3000, (n, 1, 1)) + 300
+    left = rng.uniform(size=n) < 0.5
+    true = rng.normal(0, 0.15, (21, 3))
+    truth = pixels.copy()
+    for side in (False, True):
+        truth[left == side] += np.einsum("njdk,jk->njd", centre_basis(pixels[left == side], world[left == side], side), true)
+    bad = rng.uniform(size=(n, 21)) < 0.1
+    truth[bad] += rng.normal(0, 40, (bad.sum(), 2))
+    reads = [{"pixels": pixels, "world": world, "truth": truth, "left": left}]
+    found = fit(reads)
+    np.testing.assert_allclose(found, true, atol=0.02)
+    assert np.median(errors(reads, found)) < 0.2 * np.median(errors(reads))
 
 
 def test_benchmark_poses_curl_fingers_within_limits():
