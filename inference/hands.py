@@ -6,7 +6,7 @@ the hand landmark model reads 21 points, their world coordinates (metres, hand-c
 A hand seen on the previous frame is cropped from its own landmarks instead (:func:`roi_from_hand`, tracking)
 while that crop agrees with the body's. Left and right come from the body, never from the hand model, so a
 hand cannot jump to the other arm; where the hands cross, a crop that finds the other hand is told by where
-that hand just was (:data:`CROSSING`). Unseen hands (presence under ``min_presence``) give ``None``.
+that hand, or this one, just was (:data:`CROSSING`, :data:`JUMP`). Unseen hands (presence under ``min_presence``) give ``None``.
 The picture points a capture returns are moved from MediaPipe's landmarks to the joint centres
 (:func:`at_joint_centres`); tracking keeps the landmarks as read.
 """

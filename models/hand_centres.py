@@ -24,8 +24,9 @@ HUBER = 0.03  # hand sizes: errors beyond it weigh as absolute errors (a misread
 
 
 def readings(video: str | Path) -> list[dict[str, np.ndarray]]:
-    """A rendered clip's hand readings as the capture makes them, each with the truth of the hand it lies nearer:
-    per side found, ``pixels`` (N, 21, 2), ``world`` (N, 21, 3), ``truth`` (N, 21, 2) pixels and ``left`` (N,)."""
+    """A rendered clip's hand readings as the capture's trackers make them, in one set (a list of one, as :func:`fit`
+    takes sets): every hand found on every frame, ``pixels`` (N, 21, 2), ``world`` (N, 21, 3), the truth of the hand
+    it lies nearer, ``truth`` (N, 21, 2) pixels, and whether that is the left hand, ``left`` (N,)."""
     from ..inference.detector import BlazePose
     from ..inference.person import PersonChoice, Tracker
     from ..inference.video import frames
