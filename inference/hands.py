@@ -40,8 +40,8 @@ MIDDLE_KNUCKLE = HAND.index("middle_mcp")
 #: within half a hand of where the other hand was at most LOST_FRAMES frames ago, while that hand is not found, is
 #: the other hand (the body's wrist points merge or swap there; a detector's swap of far-apart arms is undone later).
 LOST_FRAMES, CROSSING = 2, 1.5
-#: ... and, the wrists as close, a hand seen at most LOST_FRAMES frames ago found again more than JUMP of its size
-#: (median point) from where it was is the other hand read in this one's crop.
+#: ... and, the wrists as close now or up to LOST_FRAMES frames before, a hand seen at most LOST_FRAMES frames ago found
+#: again more than JUMP of its size (median point) from where it was is the other hand read in this one's crop.
 JUMP = 1.0
 #: Wrist to middle knuckle per forearm (elbow to wrist) length: anthropometric tables give the hand 0.108 and
 #: the forearm 0.146 of the body's height, the middle knuckle at 0.47 of the hand's length.
@@ -110,6 +110,7 @@ class HandTracker:
         self.previous: dict[str, Roi | None] = {s: None for s in SIDES}
         self.last: dict[str, np.ndarray | None] = {s: None for s in SIDES}  # each hand's last landmarks (pixels) ...
         self.lost: dict[str, int] = {s: LOST_FRAMES + 1 for s in SIDES}  # ... and the frames since
+        self.apart: dict[str, int] = {s: LOST_FRAMES + 1 for s in SIDES}  # frames since the wrists were within CROSSING
 
     def recrop(self, rgb: np.ndarray, rough: Roi) -> Roi:
         """The holistic re-crop model's box on the hand inside ``rough``: its two points are the hand's centre
@@ -160,9 +161,11 @@ class HandTracker:
             if hand is not None and fresh[side] and found[other] is None and self.lost[other] <= LOST_FRAMES:
                 if _same_hand(hand.pixels, self.last[other]) and apart < _size(self.last[other]) * CROSSING:
                     found[side] = None
-        for side in SIDES:  # crossing hands: a hand just seen, found more than a hand away from where it was: the other
-            hand = found[side]
-            if hand is not None and self.lost[side] <= LOST_FRAMES and apart < _size(self.last[side]) * CROSSING:
+        for side in SIDES:  # crossing hands (now or just now): a hand just seen, found more than a hand away from where
+            hand = found[side]  # it was: the other (the body's wrist labels are least sure right after a crossing)
+            if self.last[side] is not None:
+                self.apart[side] = 0 if apart < _size(self.last[side]) * CROSSING else self.apart[side] + 1
+            if hand is not None and self.lost[side] <= LOST_FRAMES and self.apart[side] <= LOST_FRAMES:
                 if not _same_hand(hand.pixels, self.last[side], JUMP):
                     found[side] = None
         return found

@@ -154,8 +154,9 @@ def test_crossing_hands_do_not_take_each_others_place(monkeypatch):
 
 
 def test_a_hand_jumping_onto_the_other_while_crossing_is_not_this_hand(monkeypatch):
-    """Hands crossing: the left arm's crop, tracked, reads the right hand a hand and more from where the left hand
-    just was: not the left hand (marked unseen); moved less than a hand, or the wrists apart, it is kept."""
+    """Hands crossing (now or up to two frames before): the left arm's crop, tracked, reads the right hand a hand and
+    more from where the left hand just was: not the left hand (marked unseen); moved less than a hand, or the wrists
+    long apart, it is kept."""
     rng = np.random.default_rng(1)
     hand = rng.uniform(0, 40, (21, 2))
     a, b = hand + [100, 100], hand + [300, 100]
@@ -166,6 +167,11 @@ def test_a_hand_jumping_onto_the_other_while_crossing_is_not_this_hand(monkeypat
         tracker(rgb, _body(*apart))
         tracker.previous["l"] = roi_from_body(_body(*now), "l")  # the left hand's crop tracked, not made afresh
         assert (tracker(rgb, _body(*now))["l"] is not None) == kept, (now is crossing, kept)
+    # Just after a crossing the body's wrist labels swap: the left crop reads the right hand, wrists apart now.
+    tracker = _fake_tracker(monkeypatch, [a, b, a + [20, 0], None, b, None])
+    tracker(rgb, _body(*apart))
+    tracker(rgb, _body(*crossing))
+    assert tracker(rgb, _body(b[0], a[0]))["l"] is None
 
 
 def test_joint_centres_move_along_the_hand_and_mirror_for_the_left():
