@@ -6,7 +6,7 @@ the hand landmark model reads 21 points, their world coordinates (metres, hand-c
 A hand seen on the previous frame is cropped from its own landmarks instead (:func:`roi_from_hand`, tracking)
 while that crop agrees with the body's. Left and right come from the body, never from the hand model, so a
 hand cannot jump to the other arm; where the hands cross, a crop that finds the other hand is told by where
-that hand, or this one, just was (:data:`CROSSING`, :data:`JUMP`). Unseen hands (presence under ``min_presence``) give ``None``.
+that hand, or this one, just was (:data:`CROSSING`, :data:`JUMP`), and two arms never hold one hand. Unseen hands (presence under ``min_presence``) give ``None``.
 The picture points a capture returns are moved from MediaPipe's landmarks to the joint centres
 (:func:`at_joint_centres`); tracking keeps the landmarks as read.
 """
@@ -167,6 +167,12 @@ class HandTracker:
                 self.apart[side] = 0 if apart < _size(self.last[side]) * CROSSING else self.apart[side] + 1
             if hand is not None and self.lost[side] <= LOST_FRAMES and self.apart[side] <= LOST_FRAMES:
                 if not _same_hand(hand.pixels, self.last[side], JUMP):
+                    found[side] = None
+        if found["l"] is not None and found["r"] is not None and _same_hand(found["l"].pixels, found["r"].pixels):
+            # both arms' crops read one hand: it is the one seen longer (held on the frame before), else neither's
+            held = [s for s in SIDES if self.lost[s] == 0]
+            for side in SIDES:
+                if held != [side]:
                     found[side] = None
         return found
 

@@ -174,6 +174,24 @@ def test_a_hand_jumping_onto_the_other_while_crossing_is_not_this_hand(monkeypat
     assert tracker(rgb, _body(b[0], a[0]))["l"] is None
 
 
+def test_two_arms_never_hold_one_hand(monkeypatch):
+    """Both arms' crops read the same hand (crossing hands, one of them hidden): it stays with the arm that held it on
+    the frame before; where neither did, it is neither's."""
+    rng = np.random.default_rng(4)
+    hand = rng.uniform(0, 40, (21, 2))
+    a, b = hand + [100, 100], hand + [300, 100]
+    rgb = np.zeros((400, 400, 3), np.uint8)
+    close = (b[0] - [10, 0], b[0] + [10, 0])
+    tracker = _fake_tracker(monkeypatch, [None, b, b - [3, 0], b + [3, 0]])
+    tracker(rgb, _body(a[0], b[0]))
+    second = tracker(rgb, _body(*close))
+    assert second["l"] is None and second["r"] is not None
+    tracker = _fake_tracker(monkeypatch, [None, None, b - [3, 0], b + [3, 0]])
+    tracker(rgb, _body(a[0], b[0]))
+    second = tracker(rgb, _body(*close))
+    assert second["l"] is None and second["r"] is None
+
+
 def test_joint_centres_move_along_the_hand_and_mirror_for_the_left():
     """The picture points move by the offsets along the hand's own axes at the picture's scale (zero offsets:
     not at all); a left hand, the mirror image of a right, moves as the mirror image; unseen hands stay NaN."""
