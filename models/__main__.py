@@ -235,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         missing = [d for d in args.renders if not Path(d).is_dir()]
         if missing:
             raise SystemExit(f"error: no folder {', '.join(missing)}")
+        if not any(any(Path(d).glob("hands_*.mp4")) for d in args.renders):
+            raise SystemExit(f"error: no hands_*.mp4 in {', '.join(args.renders)}: render some first (python -m "
+                             "video_mocap.models.synth.hands DIR --clips 8 --seed 100; other seeds than the benchmark's)")
         print(ship_centres(args.renders, ran.replace(" ".join(args.renders), "RENDERS"), args.no_ship))
     elif args.command == "half":
         from ..inference.weights import manifest

@@ -90,8 +90,7 @@ def ship(dirs: list[str | Path], command: str, no_ship: bool = False, log=print)
     write ``hand_centres.json``, its card and its manifest entry."""
     clips = sorted(v for d in dirs for v in Path(d).glob("hands_*.mp4"))
     if not clips:
-        raise FileNotFoundError(f"no hands_*.mp4 in {', '.join(map(str, dirs))}: render some first "
-                                "(python -m video_mocap.models.synth.hands DIR --clips 8 --seed 100)")
+        raise FileNotFoundError(f"no hands_*.mp4 in {', '.join(map(str, dirs))}")
     reads = {}
     for v in clips:
         reads[v] = readings(v)

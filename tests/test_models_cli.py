@@ -74,3 +74,9 @@ def test_contacts_with_a_missing_checkpoint_is_one_line(tmp_path, cmu_file):
     done = _run("contacts", "--checkpoint", tmp_path / "seed0.pt", tmp_path / "seed1.pt", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "no checkpoint" in done.stderr and "seed0.pt" in done.stderr and "seed1.pt" in done.stderr
+
+
+def test_hand_centres_without_renders_is_one_line(tmp_path):
+    done = _run("hand-centres", tmp_path, "--no-ship", cwd=tmp_path)
+    assert done.returncode != 0 and "no hands_*.mp4" in done.stderr and "models.synth.hands" in done.stderr
+    assert "Traceback" not in done.stderr
