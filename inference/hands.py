@@ -6,7 +6,8 @@ the hand landmark model reads 21 points, their world coordinates (metres, hand-c
 A hand seen on the previous frame is cropped from its own landmarks instead (:func:`roi_from_hand`, tracking)
 while that crop agrees with the body's. Left and right come from the body, never from the hand model, so a
 hand cannot jump to the other arm; where the hands cross, a crop that finds the other hand is told by where
-that hand, or this one, just was (:data:`CROSSING`, :data:`JUMP`), and two arms never hold one hand. Unseen hands (presence under ``min_presence``) give ``None``.
+that hand, or this one, just was (:data:`CROSSING`, :data:`JUMP`), and two arms never hold one hand. Unseen
+hands (presence under ``min_presence``) give ``None``.
 The picture points a capture returns are moved from MediaPipe's landmarks to the joint centres
 (:func:`at_joint_centres`); tracking keeps the landmarks as read.
 """
@@ -201,7 +202,7 @@ def palm_frames(rel: np.ndarray) -> np.ndarray:
 
 
 def centre_basis(pixels: np.ndarray, world: np.ndarray, left: bool) -> np.ndarray:
-    """(N, 21, 2, 3): how far each of a hand's picture points ``pixels`` (N, 21, 2) moves per unit of a joint-centre
+    """(N, 2, 3): how far any of a hand's picture points ``pixels`` (N, 21, 2) moves per unit of a joint-centre
     offset along the hand's own axes (:func:`palm_frames` of its ``world`` landmarks: toward the middle knuckle,
     across the palm, out of it), in wrist-to-middle-knuckle lengths; the world's x, y seen at the picture's scale.
     Offsets are a right hand's: a left hand moves as its mirror image would (``left``)."""
@@ -211,8 +212,7 @@ def centre_basis(pixels: np.ndarray, world: np.ndarray, left: bool) -> np.ndarra
     axes = palm_frames(rel)[:, :2]  # (N, 2, 3): the axes' x, y in the picture
     pc, wc = pixels - pixels.mean(1, keepdims=True), world[..., :2] - world[..., :2].mean(1, keepdims=True)
     scale = (pc * wc).sum((1, 2)) / np.maximum((wc ** 2).sum((1, 2)), 1e-12)  # pixels per metre of the hand model
-    unit = axes * (scale * np.linalg.norm(rel[:, MIDDLE_KNUCKLE], axis=-1))[:, None, None] * flip[:2, None]
-    return np.repeat(unit[:, None], HAND_POINTS, 1)
+    return axes * (scale * np.linalg.norm(rel[:, MIDDLE_KNUCKLE], axis=-1))[:, None, None] * flip[:2, None]
 
 
 @lru_cache(maxsize=1)
@@ -231,7 +231,7 @@ def at_joint_centres(pixels: np.ndarray, world: np.ndarray, offsets: np.ndarray 
         seen = np.isfinite(pixels[:, k]).all((1, 2)) & np.isfinite(world[:, k]).all((1, 2))
         if seen.any():
             basis = centre_basis(pixels[seen, k], world[seen, k], side == "l")
-            out[seen, k] = pixels[seen, k] + np.einsum("njdk,jk->njd", basis, offsets)
+            out[seen, k] = pixels[seen, k] + np.einsum("ndk,jk->njd", basis, offsets)
     return out
 
 

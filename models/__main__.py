@@ -230,15 +230,13 @@ def main(argv: list[str] | None = None) -> int:
 
         print(ship_heavy() if args.heavy else "\n".join(map(str, ship_hands() if args.hands else ship_detector())))
     elif args.command == "hand-centres":
-        from .hand_centres import ship as ship_centres
+        from .hand_centres import clips_in, ship as ship_centres
 
-        missing = [d for d in args.renders if not Path(d).is_dir()]
-        if missing:
-            raise SystemExit(f"error: no folder {', '.join(missing)}")
-        if not any(any(Path(d).glob("hands_*.mp4")) for d in args.renders):
-            raise SystemExit(f"error: no hands_*.mp4 in {', '.join(args.renders)}: render some first (python -m "
-                             "video_mocap.models.synth.hands DIR --clips 8 --seed 100; other seeds than the benchmark's)")
-        print(ship_centres(args.renders, ran.replace(" ".join(args.renders), "RENDERS"), args.no_ship))
+        try:
+            clips = clips_in(args.renders)
+        except FileNotFoundError as e:
+            raise SystemExit(f"error: {e}")
+        print(ship_centres(clips, ran.replace(" ".join(args.renders), "RENDERS"), args.no_ship))
     elif args.command == "half":
         from ..inference.weights import manifest
         from .card import ship_half

@@ -19,14 +19,15 @@ import numpy as np
 from ..inference.hands import SIDES, HandTracker, centre_basis
 from ..inference.weights import WEIGHTS_DIR, register, sha256
 from ..retarget.solver import SKELETON
+from .synth.hands import hand_sizes, landmark_errors
 
 HUBER = 0.03  # hand sizes: errors beyond it weigh as absolute errors (a misread finger does not pull the fit)
 
 
-def readings(video: str | Path) -> list[dict[str, np.ndarray]]:
-    """A rendered clip's hand readings as the capture's trackers make them, in one set (a list of one, as :func:`fit`
-    takes sets): every hand found on every frame, ``pixels`` (N, 21, 2), ``world`` (N, 21, 3), the truth of the hand
-    it lies nearer, ``truth`` (N, 21, 2) pixels, and whether that is the left hand, ``left`` (N,)."""
+def readings(video: str | Path) -> dict[str, np.ndarray]:
+    """A rendered clip's hand readings as the capture's trackers make them: every hand found on every frame,
+    ``pixels`` (N, 21, 2), ``world`` (N, 21, 3), the truth of the hand it lies nearer, ``truth`` (N, 21, 2) pixels,
+    and whether that is the left hand, ``left`` (N,)."""
     from ..inference.detector import BlazePose
     from ..inference.person import PersonChoice, Tracker
     from ..inference.video import frames
@@ -44,12 +45,13 @@ def readings(video: str | Path) -> list[dict[str, np.ndarray]]:
                 continue
             k = int(np.argmin([np.median(np.linalg.norm(hand.pixels - truth[t, s], axis=1)) for s in range(2)]))
             px.append(hand.pixels), world.append(hand.world), true.append(truth[t, k]), left.append(k == 0)
-    return [{"pixels": np.array(px).reshape(-1, 21, 2), "world": np.array(world).reshape(-1, 21, 3),
-             "truth": np.array(true).reshape(-1, 21, 2), "left": np.array(left, bool)}]
+    return {"pixels": np.array(px).reshape(-1, 21, 2), "world": np.array(world).reshape(-1, 21, 3),
+            "truth": np.array(true).reshape(-1, 21, 2), "left": np.array(left, bool)}
 
 
 def _basis(r: dict[str, np.ndarray]) -> np.ndarray:
-    out = np.zeros(r["pixels"].shape + (3,))
+    """(N, 2, 3) :func:`centre_basis` of every reading, each hand as its side."""
+    out = np.zeros((len(r["pixels"]), 2, 3))
     for left in (False, True):
         m = r["left"] == left
         if m.any():
@@ -57,18 +59,14 @@ def _basis(r: dict[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def _sizes(truth: np.ndarray) -> np.ndarray:
-    """A hand's size in pixels: the longer side of its true box (the benchmark's)."""
-    return np.max(truth.max(1) - truth.min(1), axis=-1)
-
-
 def fit(reads: list[dict[str, np.ndarray]], huber: float = HUBER, iterations: int = 10) -> np.ndarray:
     """(21, 3) offsets minimising the readings' 2D errors (in hand sizes) at each landmark, robustly."""
-    basis = np.concatenate([_basis(r) / _sizes(r["truth"])[:, None, None, None] for r in reads])
-    error = np.concatenate([(r["truth"] - r["pixels"]) / _sizes(r["truth"])[:, None, None] for r in reads])
+    basis = np.concatenate([_basis(r) / hand_sizes(r["truth"])[:, None, None] for r in reads])
+    error = np.concatenate([(r["truth"] - r["pixels"]) / hand_sizes(r["truth"])[:, None, None] for r in reads])
+    x = basis.reshape(-1, 3)  # every landmark of a hand moves along the same axes
     offsets = np.zeros((21, 3))
     for j in range(21):
-        x, y = basis[:, j].reshape(-1, 3), error[:, j].reshape(-1)
+        y = error[:, j].reshape(-1)
         w = np.ones(len(y))
         for _ in range(iterations):  # iteratively reweighted least squares, Huber weights
             offsets[j] = np.linalg.lstsq(x * w[:, None], y * w, rcond=None)[0]
@@ -80,23 +78,32 @@ def errors(reads: list[dict[str, np.ndarray]], offsets: np.ndarray | None = None
     """Each reading's median landmark error in hand sizes (the benchmark's measure), moved by ``offsets`` if given."""
     out = []
     for r in reads:
-        p = r["pixels"] if offsets is None else r["pixels"] + np.einsum("njdk,jk->njd", _basis(r), offsets)
-        out.append(np.median(np.linalg.norm(p - r["truth"], axis=-1), axis=1) / _sizes(r["truth"]))
+        p = r["pixels"] if offsets is None else r["pixels"] + np.einsum("ndk,jk->njd", _basis(r), offsets)
+        out.append(landmark_errors(p, r["truth"], hand_sizes(r["truth"])))
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def ship(dirs: list[str | Path], command: str, no_ship: bool = False, log=print) -> dict:
-    """Read every clip, measure the fit with each clip left out in turn, fit on all, and (unless ``no_ship``)
-    write ``hand_centres.json``, its card and its manifest entry."""
+def clips_in(dirs: list[str | Path]) -> list[Path]:
+    """The rendered hand clips in ``dirs``; FileNotFoundError saying what to do where there are none."""
+    missing = [str(d) for d in dirs if not Path(d).is_dir()]
+    if missing:
+        raise FileNotFoundError(f"no folder {', '.join(missing)}")
     clips = sorted(v for d in dirs for v in Path(d).glob("hands_*.mp4"))
     if not clips:
-        raise FileNotFoundError(f"no hands_*.mp4 in {', '.join(map(str, dirs))}")
+        raise FileNotFoundError(f"no hands_*.mp4 in {', '.join(map(str, dirs))}: render some first (python -m "
+                                "video_mocap.models.synth.hands DIR --clips 8 --seed 100; other seeds than the benchmark's)")
+    return clips
+
+
+def ship(clips: list[Path], command: str, no_ship: bool = False, log=print) -> dict:
+    """Read every clip (:func:`clips_in`), measure the fit with each clip left out in turn, fit on all, and (unless
+    ``no_ship``) write ``hand_centres.json``, its card and its manifest entry."""
     reads = {}
     for v in clips:
         reads[v] = readings(v)
-        log(f"{v.name}: {len(reads[v][0]['pixels'])} hand readings")
-    held = {v: errors(r, fit([x for u, rs in reads.items() if u != v for x in rs])) for v, r in reads.items()}
-    every = [x for rs in reads.values() for x in rs]
+        log(f"{v.name}: {len(reads[v]['pixels'])} hand readings")
+    held = {v: errors([r], fit([x for u, x in reads.items() if u != v])) for v, r in reads.items()}
+    every = list(reads.values())
     offsets = fit(every)
     figures = {"clips": len(clips), "readings": int(sum(len(r["pixels"]) for r in every)),
                "median_error_pct_before": round(float(np.median(errors(every))) * 100, 2),

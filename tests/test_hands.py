@@ -231,7 +231,7 @@ def test_centre_offsets_are_recovered_from_readings():
     true = rng.normal(0, 0.15, (21, 3))
     truth = pixels.copy()
     for side in (False, True):
-        truth[left == side] += np.einsum("njdk,jk->njd", centre_basis(pixels[left == side], world[left == side], side), true)
+        truth[left == side] += np.einsum("ndk,jk->njd", centre_basis(pixels[left == side], world[left == side], side), true)
     bad = rng.uniform(size=(n, 21)) < 0.1
     truth[bad] += rng.normal(0, 40, (bad.sum(), 2))
     reads = [{"pixels": pixels, "world": world, "truth": truth, "left": left}]

@@ -154,6 +154,16 @@ def finger_bends(points: np.ndarray, side: str) -> np.ndarray:
     return np.stack(out, 1)
 
 
+def hand_sizes(truth: np.ndarray) -> np.ndarray:
+    """(N,) each true hand's size in pixels (``truth`` (N, 21, 2)): the longer side of its box."""
+    return np.max(truth.max(1) - truth.min(1), axis=-1)
+
+
+def landmark_errors(points: np.ndarray, truth: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """(N,) each hand's median landmark distance (``points``, ``truth`` (N, 21, 2)) in hand sizes ``size`` (N,)."""
+    return np.median(np.linalg.norm(points - truth, axis=-1), axis=1) / size
+
+
 def _pixel_scores(uv: np.ndarray, found_px: dict[str, np.ndarray]) -> tuple[dict, np.ndarray]:
     """2D scores of hand landmarks ``found_px`` ({'l', 'r'}: (T, 21, 2), NaN where not found) against the truth's
     pixels ``uv`` (T, 63, 2): found fractions and swapped frames, and the per-hand-frame errors (of the hand's size)."""
@@ -161,10 +171,10 @@ def _pixel_scores(uv: np.ndarray, found_px: dict[str, np.ndarray]) -> tuple[dict
     for side in "lr":
         truth, ours = uv[:, _hand_points(side)], found_px[side][: len(uv)]
         other = uv[:, _hand_points("r" if side == "l" else "l")]
-        size = np.max(truth.max(1) - truth.min(1), axis=-1)
+        size = hand_sizes(truth)
         found = np.isfinite(ours).all((1, 2))
-        e = np.median(np.linalg.norm(ours - truth, axis=-1), axis=1) / size
-        swaps += int((found & (np.median(np.linalg.norm(ours - other, axis=-1), axis=1) / size < e)).sum())
+        e = landmark_errors(ours, truth, size)
+        swaps += int((found & (landmark_errors(ours, other, size) < e)).sum())
         errs.append(e[found])
         out[f"found_{side}"] = float(found.mean())
     errs = np.concatenate(errs)
