@@ -64,10 +64,12 @@ class Roi:
                          [s * k, c * k, self.cy - (s * k * out / 2 + c * k * out / 2)]], np.float64)
 
     def crop(self, rgb: np.ndarray, out: int = LM_SIZE) -> tuple[np.ndarray, np.ndarray]:
-        """The crop as MediaPipe's models take it (1 x out x out x 3, in [0, 1]) and its crop -> image affine."""
+        """The crop as MediaPipe's models take it (1 x out x out x 3, in [0, 1]) and its crop -> image affine.
+        Past the picture's edge the edge pixels repeat, as MediaPipe's ImageToTensorCalculator does by default for
+        the landmark models: on black the pose model loses a body half out of the picture."""
         m = self.matrix(out)
         crop = cv2.warpAffine(rgb, m, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_CONSTANT)
+                              borderMode=cv2.BORDER_REPLICATE)
         return (crop.astype(np.float32) / 255.0)[None], m
 
 
