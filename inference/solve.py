@@ -12,7 +12,8 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
   as bent either way, and sometimes pick the impossible one);
 - smooth motion: joint accelerations (``accel`` m/s^2 for one sigma);
 - foot contacts (probabilities from :class:`.contacts.ContactModel`): a contact ankle does not move
-  (``sigma_still`` per frame) and lies on the plane; no ankle goes more than ``margin`` under it; next to a
+  (``sigma_still`` per frame, whatever the probability that holds it: a stance the network doubts would
+  otherwise creep with the lifter's depth) and lies on the plane (weighted by the probability); no ankle goes more than ``margin`` under it; next to a
   contact's start or end (``release_frames``) an ankle's acceleration stays within ``release`` m/s^2, so a foot
   leaves and lands over a few frames instead of jolting from the held spot to the free one;
 - the camera: roll near 0 (``sigma_roll``), pitch near where a camera at a typical height (``camera_height``)
@@ -179,7 +180,7 @@ class _Problem:
             for k in range(2):
                 for a, b in runs(self.on_floor[:, k]):
                     self.w_floor[a:b, k] /= np.sqrt(b - a)
-        self.w_still = np.where(on[1:] & on[:-1], np.sqrt(contact[1:] * contact[:-1]), 0.0)  # (T-1, 2)
+        self.w_still = (on[1:] & on[:-1]).astype(float)  # (T-1, 2): a held foot is held, however sure the network was
         # Frames (T, 2) within release_frames of a contact's start or end: the foot leaves and lands smoothly there.
         near, r = np.zeros(on.shape), self.o.release_frames
         for t, k in zip(*np.nonzero(on[1:] != on[:-1])):  # a change between frames t and t + 1

@@ -371,3 +371,25 @@ def test_a_stance_the_network_doubts_is_held_where_the_ankle_stands_still_and_sl
     assert sol.contact[doubted_stance].mean() > 0.7, f"{sol.contact[doubted_stance].mean():.2f} of doubted stance frames held"
     assert not sol.contact[planted & ~doubted_stance].any(), "a stance the network gives nothing is not held"
     assert sol.contact[~planted].mean() < 0.05, "swinging feet stay free"
+
+
+def test_a_stance_the_network_doubts_after_its_start_is_held_as_firmly(cmu_file):
+    """Each stance starts sure (probability above 0.5) and the network then doubts it (0.25, still held by the
+    hysteresis) while the lifter's ankle creeps 0.4 m/s in depth: a held ankle stays put however sure the
+    network is (weighted by the probability it crept 2.7 cm/s with the lifter)."""
+    from video_mocap.filters import runs
+
+    cam, uv, up, contact = _scene(cmu_file)
+    rel, root0, px, up0 = _noisy_inputs(cam, uv, up, np.random.default_rng(6))
+    conf = np.ones(px.shape[:2])
+    lengths = clip_bone_lengths(cam - cam[:, :1], conf, BODY)
+    doubted = contact.copy()
+    for k, leg in enumerate(((4, 5, 6), (1, 2, 3))):  # left, right leg (h36m order) of contact columns 0, 1
+        for a, b in runs(contact[:, k] > 0.5):
+            doubted[a + 2 : b, k] = 0.25
+            rel[a:b, list(leg), 2] += 0.4 * np.arange(b - a)[:, None] / FPS
+    sol = solve(rel, root0, lengths, BODY, px, conf, F, CENTRE, FPS, doubted, up0)
+    planted = (contact[1:] > 0.5) & (contact[:-1] > 0.5)
+    speed = (np.linalg.norm(np.diff(sol.joints[:, list(ANKLES)], axis=0), axis=-1) * FPS)[planted].mean()
+    assert sol.contact[contact > 0.5].mean() > 0.95
+    assert speed < 0.015, f"planted ankles {speed:.3f} m/s"
