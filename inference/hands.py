@@ -44,6 +44,8 @@ LOST_FRAMES, CROSSING = 2, 1.5
 #: ... and, the wrists as close now or up to LOST_FRAMES frames before, a hand seen at most LOST_FRAMES frames ago found
 #: again more than JUMP of its size (median point) from where it was is the other hand read in this one's crop.
 JUMP = 1.0
+#: ... its size the median of its last SIZES readings (one reading's size can be a third off where the hands meet).
+SIZES = 5
 #: Wrist to middle knuckle per forearm (elbow to wrist) length: anthropometric tables give the hand 0.108 and
 #: the forearm 0.146 of the body's height, the middle knuckle at 0.47 of the hand's length.
 PALM_PER_FOREARM = 0.35
@@ -112,6 +114,7 @@ class HandTracker:
         self.last: dict[str, np.ndarray | None] = {s: None for s in SIDES}  # each hand's last landmarks (pixels) ...
         self.lost: dict[str, int] = {s: LOST_FRAMES + 1 for s in SIDES}  # ... and the frames since
         self.apart: dict[str, int] = {s: LOST_FRAMES + 1 for s in SIDES}  # frames since the wrists were within CROSSING
+        self.sizes: dict[str, list[float]] = {s: [] for s in SIDES}  # each hand's last SIZES sizes (px) seen
 
     def recrop(self, rgb: np.ndarray, rough: Roi) -> Roi:
         """The holistic re-crop model's box on the hand inside ``rough``: its two points are the hand's centre
@@ -138,6 +141,7 @@ class HandTracker:
             self.previous[side] = roi_from_hand(hand.pixels) if hand is not None else None
             if hand is not None:
                 self.last[side], self.lost[side] = hand.pixels, 0
+                self.sizes[side] = (self.sizes[side] + [_size(hand.pixels)])[-SIZES:]
             else:
                 self.lost[side] += 1
         return found
@@ -167,7 +171,7 @@ class HandTracker:
             if self.last[side] is not None:
                 self.apart[side] = 0 if apart < _size(self.last[side]) * CROSSING else self.apart[side] + 1
             if hand is not None and self.lost[side] <= LOST_FRAMES and self.apart[side] <= LOST_FRAMES:
-                if not _same_hand(hand.pixels, self.last[side], JUMP):
+                if not _same_hand(hand.pixels, self.last[side], JUMP, float(np.median(self.sizes[side]))):
                     found[side] = None
         if found["l"] is not None and found["r"] is not None and _same_hand(found["l"].pixels, found["r"].pixels):
             # both arms' crops read one hand: it is the one seen longer (held on the frame before), else neither's
@@ -187,9 +191,10 @@ def _size(points: np.ndarray) -> float:
     return float(np.max(points.max(0) - points.min(0)))
 
 
-def _same_hand(a: np.ndarray, b: np.ndarray | None, within: float = 0.5) -> bool:
-    """Landmarks ``a`` and ``b`` (21, 2) on the same hand: median distance under ``within`` of ``b``'s size."""
-    return b is not None and float(np.median(np.linalg.norm(a - b, axis=1))) < within * _size(b)
+def _same_hand(a: np.ndarray, b: np.ndarray | None, within: float = 0.5, size: float | None = None) -> bool:
+    """Landmarks ``a`` and ``b`` (21, 2) on the same hand: median distance under ``within`` of ``size`` (px; by
+    default ``b``'s)."""
+    return b is not None and float(np.median(np.linalg.norm(a - b, axis=1))) < within * (size or _size(b))
 
 
 def palm_frames(rel: np.ndarray) -> np.ndarray:

@@ -172,6 +172,15 @@ def test_a_hand_jumping_onto_the_other_while_crossing_is_not_this_hand(monkeypat
     tracker(rgb, _body(*apart))
     tracker(rgb, _body(*crossing))
     assert tracker(rgb, _body(b[0], a[0]))["l"] is None
+    # "A hand" is the hand's usual size: one reading spread 1.4 times larger where the hands meet does not widen the
+    # jump it may make (a reading 1.2 usual sizes away, within the spread one's size, is still not this hand).
+    size = float(np.max(hand.max(0) - hand.min(0)))
+    spread = (a - a.mean(0)) * 1.4 + a.mean(0)
+    tracker = _fake_tracker(monkeypatch, [a, b] * 3 + [spread, b, a + [1.2 * size, 0], b])
+    for _ in range(3):
+        tracker(rgb, _body(*apart))
+    tracker(rgb, _body(*crossing))
+    assert tracker(rgb, _body(*crossing))["l"] is None
 
 
 def test_two_arms_never_hold_one_hand(monkeypatch):
