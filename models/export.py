@@ -130,7 +130,7 @@ def _module_path(node_name: str) -> str:
 
 def import_onnx(path: str | Path, kind: str, arch: dict | None = None, tolerance: float = 1e-4) -> dict:
     """The weights of an exported lifter read back into torch (the inverse of :func:`export`), so training can
-    continue from a shipped ONNX file: named initialisers by name, the rest through the node that uses them
+    continue from a shipped ONNX file (float16-stored too): named initialisers by name, the rest through the node that uses them
     (Linear weights sit transposed in MatMul nodes; equal tensors the exporter merged are found there). Checked
     like the export: onnxruntime and the rebuilt network must agree to ``tolerance`` on random inputs.
     Returns ``{name: tensor}`` for ``build(kind, **arch).load_state_dict``."""
@@ -141,6 +141,9 @@ def import_onnx(path: str | Path, kind: str, arch: dict | None = None, tolerance
     model = onnx.load(str(path))
     values = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     values.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in model.graph.node if n.op_type == "Constant"})
+    # weights stored as float16 (store_half) reach the network through a Cast to float32: read them as that
+    values.update({n.output[0]: values[n.input[0]].astype(np.float32) for n in model.graph.node
+                   if n.op_type == "Cast" and n.input[0] in values})
     net = build(kind, **(arch or {}))
     state = net.state_dict()
     found = {k: values[k] for k in state if k in values and values[k].shape == tuple(state[k].shape)}
