@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--init", default="", help="start from this checkpoint's weights, or an exported ONNX lifter's (same model, e.g. models/weights/mpm.onnx): continue a run on a new schedule")
     tr.add_argument("--tiers", type=_tiers, default=DEFAULT_TIERS, help=TIERS_HELP)
+    tr.add_argument("--actor-size", action="store_true",
+                    help="scale each retargeted clip to the training subjects' mean size (their poses, people's size)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ex = sub.add_parser("export", help="checkpoint -> ONNX, checked against torch")
@@ -162,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = Config(model=args.model, data=args.data, steps=args.steps, epoch_steps=args.epoch_steps,
                      batch=args.batch, lr=args.lr, tiers=args.tiers, seed=args.seed, minutes=args.minutes,
                      stage1=args.stage1, workers=args.workers, tumble=args.tumble, lean=args.lean, mix=args.mix,
-                     proportions=args.proportions, completion=args.completion, whole_limb=args.whole_limb, init=args.init)
+                     proportions=args.proportions, completion=args.completion, whole_limb=args.whole_limb, init=args.init,
+                     actor_size=args.actor_size)
         print(train(cfg, args.out))
     elif args.command == "export":
         from .export import export

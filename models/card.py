@@ -45,15 +45,23 @@ def _fmt(plain: dict, flipped: dict) -> str:
         f"| {label} | {plain[key]:.1f} | {flipped[key]:.1f} |" for label, key in rows if key in plain)
 
 
+def _tiers_text(cfg: dict) -> str:
+    """The training tiers, said: the original skeletons, and retargeted characters (at people's size) if any."""
+    tiers = tuple(cfg["tiers"]) if cfg["tiers"] else tuple(range(7))
+    text = f"{tiers} ("
+    text += "original CMU skeletons" if max(tiers) <= 2 else "original CMU skeletons and characters retargeted from them"
+    return text + (", each retargeted clip scaled to the training subjects' mean size)" if cfg.get("actor_size") else ")")
+
+
 def ship(checkpoint: str | Path, name: str, data: str, train_command: str, directory: Path = WEIGHTS_DIR,
          trained_on: str = "a 2-core CPU", note: str = "") -> Path:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg, hist = state["config"], state["history"]
     kind = cfg["model"]
     onnx_path = export(checkpoint, directory / f"{name}.onnx")
-    tiers = tuple(cfg["tiers"]) if cfg["tiers"] else None
-    result = evaluate(onnx_path, data, "test", tiers, 2024)
-    plain = evaluate(onnx_path, data, "test", tiers, 2024, flip=False)
+    # held-out figures on the original skeletons (D.DEFAULT_TIERS) whatever tiers it trained on, as `evaluate` reports them
+    result = evaluate(onnx_path, data, "test", D.DEFAULT_TIERS, 2024)
+    plain = evaluate(onnx_path, data, "test", D.DEFAULT_TIERS, 2024, flip=False)
     for row in result["per_clip"]:
         row.pop("subject", None)
     (directory / f"{name}.eval.json").write_text(json.dumps(result, indent=2))
@@ -86,7 +94,7 @@ def ship(checkpoint: str | Path, name: str, data: str, train_command: str, direc
 - **Data and licence**: `cmu_positions.npz` only (CMU Graphics Lab Motion Capture Database: free for all uses,
   may ship in commercial products; "The data used in this project was obtained from mocap.cs.cmu.edu. The
   database was created with funding from NSF EIA-0196217."). No Bandai-Namco (CC BY-NC) data.
-  Fidelity tiers {cfg['tiers']} (original CMU skeletons; see models/README.md for why).
+  Fidelity tiers {_tiers_text(cfg)} (see models/README.md); held-out figures on the original skeletons (0-2).
 - **Splits (by subject)**: test subjects {', '.join(D.HELD_OUT['test'])},
   validation subjects {', '.join(D.HELD_OUT['val'])}; all other subjects train.
 - **2D inputs**: virtual perspective cameras (azimuth all round, elevation -10..40 deg, 2.5-8 m, focal

@@ -59,12 +59,15 @@ def subject_of(subject: str, repo: str, path: str) -> str:
     return subject if subject not in ("", "unknown") else f"{repo}:{os.path.dirname(path)}"
 
 
-def load_clips(path: str, split: str = "train", tiers: tuple[int, ...] | None = DEFAULT_TIERS) -> Clips:
+def load_clips(path: str, split: str = "train", tiers: tuple[int, ...] | None = DEFAULT_TIERS,
+               actor_size: bool = False) -> Clips:
     """Clips of one split ('train', 'val', 'test' or 'all') from a file in the shared data layout.
 
     ``tiers`` filters by ``clip_tier`` where the file has it (None keeps every tier), in every split,
     so held-out metrics are measured on original (not retargeted) skeletons. Held-out
     subjects are defined by :data:`HELD_OUT`; a file without them (someone else's data) is all 'test'.
+    ``actor_size``: each retargeted clip (``clip_retargeted``) scaled about the origin to the mean size (summed bone
+    lengths) of the training subjects' own skeletons: the characters' poses, the people's size.
     """
     with np.load(path, allow_pickle=False) as d:
         start, rel, root = d["clip_start"], d["joints_rel"], d["root"]
@@ -74,10 +77,11 @@ def load_clips(path: str, split: str = "train", tiers: tuple[int, ...] | None = 
         src = d["clip_source_path"] if "clip_source_path" in d else np.array([""] * n)
         names = d["clip_name"] if "clip_name" in d else np.array([f"clip{i}" for i in range(n)])
         tier = d["clip_tier"] if "clip_tier" in d else np.zeros(n, int)
+        retargeted = d["clip_retargeted"] if "clip_retargeted" in d else np.zeros(n, bool)
         subjects = [subject_of(str(s), str(r), str(p)) for s, r, p in zip(subj, repo, src)]
         held = {s for v in HELD_OUT.values() for s in v}
         known_held = held & set(subjects)
-        out = Clips([], [], [])
+        out, kept = Clips([], [], []), []
         for c in range(n):
             s = subjects[c]
             if split == "train" and s in held:
@@ -92,7 +96,19 @@ def load_clips(path: str, split: str = "train", tiers: tuple[int, ...] | None = 
             out.joints.append(rel[a:b].astype(np.float32) + root[a:b, None])
             out.names.append(str(names[c]))
             out.subjects.append(s)
+            kept.append(c)
+        if actor_size and retargeted.any():
+            size = float(np.mean([_size(rel[start[c]:start[c + 1]]) for c in range(n)
+                                  if not retargeted[c] and subjects[c] not in held]))
+            out.joints = [j * (size / _size(rel[start[c]:start[c + 1]]) if retargeted[c] else 1.0)
+                          for j, c in zip(out.joints, kept)]
     return out
+
+
+def _size(rel: np.ndarray) -> float:
+    """A clip's size: the median over (every 10th of) its frames of the summed bone lengths (m)."""
+    j = rel[::10].astype(np.float32)
+    return float(np.median(np.linalg.norm(j[:, 1:] - j[:, SKELETON.parents[1:]], axis=-1).sum(1)))
 
 
 def without(clips: Clips, names) -> Clips:

@@ -33,6 +33,7 @@ class Config:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     tiers: tuple[int, ...] | None = D.DEFAULT_TIERS
+    actor_size: bool = False  # retargeted clips scaled to the training subjects' mean size (data.load_clips)
     stage1: float = 0.3  # MPM: fraction of steps spent on masked pose modelling before fine-tuning
     seed: int = 0
     minutes: float = 0.0  # > 0: a wall-clock budget; ``steps`` is then set from the measured step time
@@ -207,8 +208,8 @@ def train(cfg: Config, out: str | Path, device: str | None = None, log=print) ->
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    train_clips = D.load_clips(cfg.data, "train", cfg.tiers)
-    val_clips = D.load_clips(cfg.data, "val", cfg.tiers)
+    train_clips = D.load_clips(cfg.data, "train", cfg.tiers, cfg.actor_size)
+    val_clips = D.load_clips(cfg.data, "val", cfg.tiers, cfg.actor_size)
     if len(train_clips) == 0:
         raise ValueError(f"{cfg.data}: no training clips for tiers {cfg.tiers}")
     task = Task(cfg, D.WindowSampler(train_clips, tumble=cfg.tumble, lean=cfg.lean, mix=cfg.mix,

@@ -207,3 +207,24 @@ def test_mixed_limbs_move_as_another_bodys_at_this_bodys_lengths():
         assert moved
         a, b = moved[0][:2]
         assert min(np.abs(local(out[i], a, b) - local(joints[k], a, b)).max() for k in range(len(joints))) < 1e-4
+
+
+def test_actor_size_scales_retargeted_clips_to_the_training_subjects_size(tmp_path):
+    """``actor_size``: a retargeted clip (a character 1.25 times a person) is scaled to the training subjects' mean
+    size, poses kept; the people's own clips and a held-out subject's size are left as they are."""
+    from mocap_fixture import synthetic_clip
+
+    clips = [synthetic_clip(100, 0.0, 1.0), synthetic_clip(100, 0.7, 1.2) * 1.25, synthetic_clip(100, 1.4, 0.9) * 0.8]
+    allj = np.concatenate(clips)
+    np.savez(tmp_path / "m.npz", root=allj[:, 0], joints_rel=(allj - allj[:, :1]).astype(np.float16),
+             clip_start=np.cumsum([0] + [len(c) for c in clips]), clip_subject=np.array(["01", "02", "05"]),
+             clip_name=np.array(["a", "b", "c"]), clip_tier=np.array([0, 4, 0], np.int8),
+             clip_retargeted=np.array([False, True, False]))
+    size = lambda j: np.median(np.linalg.norm(j[:, 1:] - j[:, D.SKELETON.parents[1:]], axis=-1).sum(1))  # noqa: E731
+    plain = D.load_clips(str(tmp_path / "m.npz"), "train", None)
+    scaled = D.load_clips(str(tmp_path / "m.npz"), "train", None, actor_size=True)
+    assert plain.names == scaled.names == ["a", "b"], "subject 05 is held out"
+    assert size(plain.joints[1]) / size(plain.joints[0]) == pytest.approx(1.25, rel=1e-2)
+    assert size(scaled.joints[1]) == pytest.approx(size(scaled.joints[0]), rel=1e-2)
+    np.testing.assert_array_equal(scaled.joints[0], plain.joints[0])
+    np.testing.assert_allclose(scaled.joints[1], plain.joints[1] / 1.25, rtol=1e-2, atol=2e-3)
