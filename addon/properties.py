@@ -27,8 +27,8 @@ def _device_items(self, context):
 
 
 LIFTERS = [("mpm", "Temporal (MPM)", "27-frame windows fused over time with the single-frame lift (the default): "
-            "the best on real footage (60 mm PA-MPJPE, MediaPipe 92), rendered people (75 mm, MediaPipe 87) and the "
-            "mocap test (73.4 mm P1, 47.8 P2), with the least jitter; fills occlusions from neighbouring frames"),
+            "the best on real footage (58 mm PA-MPJPE, MediaPipe 92), rendered people (73 mm, MediaPipe 87) and the "
+            "mocap test (70.0 mm P1, 47.4 P2), with the least jitter; fills occlusions from neighbouring frames"),
            ("single", "Single frame", "Each frame's 2D on its own: mocap test 74.8 mm P1 (P2 50.8), "
             "real footage 67 mm and rendered people 76 mm PA-MPJPE; also lying and upside-down bodies"),
            ("context", "Context-aware", "Each frame's 2D plus the detector's image features around every joint: "
