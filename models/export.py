@@ -130,8 +130,8 @@ def _module_path(node_name: str) -> str:
 
 def import_onnx(path: str | Path, kind: str, arch: dict | None = None, tolerance: float = 1e-4) -> dict:
     """The weights of an exported lifter read back into torch (the inverse of :func:`export`), so training can
-    continue from a shipped ONNX file (float16-stored too): named initialisers by name, the rest through the node that uses them
-    (Linear weights sit transposed in MatMul nodes; equal tensors the exporter merged are found there). Checked
+    continue from a shipped ONNX file (float16-stored too): named initialisers by name, the rest through the node
+    that uses them (Linear weights sit transposed in MatMul nodes; equal tensors the exporter merged are found there). Checked
     like the export: onnxruntime and the rebuilt network must agree to ``tolerance`` on random inputs.
     Returns ``{name: tensor}`` for ``build(kind, **arch).load_state_dict``."""
     from onnx import numpy_helper
