@@ -14,8 +14,9 @@ Unknowns: the 17 joints of every frame (camera axes, metres; as the pelvis and t
 - foot contacts (probabilities from :class:`.contacts.ContactModel`): a contact ankle does not move
   (``sigma_still`` per frame, whatever the probability that holds it: a stance the network doubts would
   otherwise creep with the lifter's depth) and lies on the plane (weighted by the probability); no ankle
-  goes more than ``margin`` under it; next to a contact's start or end (``release_frames``) an ankle's acceleration stays within ``release`` m/s^2, so a foot
-  leaves and lands over a few frames instead of jolting from the held spot to the free one;
+  goes more than ``margin`` under it; next to a contact's start or end (``release_frames``) an ankle's
+  acceleration stays within ``release`` m/s^2, so a foot leaves and lands over a few frames instead of jolting
+  from the held spot to the free one;
 - the camera: roll near 0 (``sigma_roll``), pitch near where a camera at a typical height (``camera_height``)
   sees the first placement's feet (else a typical pitch, ``pitch``; within ``sigma_pitch``); up
   near the first (torso) estimate, within ``sigma_up`` along directions in which the contact feet cover more
