@@ -206,18 +206,18 @@ def palm_frames(rel: np.ndarray) -> np.ndarray:
     return np.stack([x, np.cross(z, x), z], -1)
 
 
-def centre_basis(pixels: np.ndarray, world: np.ndarray, left: bool) -> np.ndarray:
+def centre_basis(pixels: np.ndarray, world: np.ndarray, left: bool | np.ndarray) -> np.ndarray:
     """(N, 2, 3): how far any of a hand's picture points ``pixels`` (N, 21, 2) moves per unit of a joint-centre
     offset along the hand's own axes (:func:`palm_frames` of its ``world`` landmarks: toward the middle knuckle,
     across the palm, out of it), in wrist-to-middle-knuckle lengths; the world's x, y seen at the picture's scale.
-    Offsets are a right hand's: a left hand moves as its mirror image would (``left``)."""
-    flip = np.array([-1.0, 1.0, 1.0]) if left else np.ones(3)
-    w = world * flip
+    Offsets are a right hand's: a left hand moves as its mirror image would (``left``: all of them, or (N,) each)."""
+    flip = np.where(np.asarray(left)[..., None], [-1.0, 1.0, 1.0], 1.0)  # (3,) or (N, 3)
+    w = world * flip[..., None, :]
     rel = w - w[:, :1]
     axes = palm_frames(rel)[:, :2]  # (N, 2, 3): the axes' x, y in the picture
     pc, wc = pixels - pixels.mean(1, keepdims=True), world[..., :2] - world[..., :2].mean(1, keepdims=True)
     scale = (pc * wc).sum((1, 2)) / np.maximum((wc ** 2).sum((1, 2)), 1e-12)  # pixels per metre of the hand model
-    return axes * (scale * np.linalg.norm(rel[:, MIDDLE_KNUCKLE], axis=-1))[:, None, None] * flip[:2, None]
+    return axes * (scale * np.linalg.norm(rel[:, MIDDLE_KNUCKLE], axis=-1))[:, None, None] * flip[..., :2, None]
 
 
 @lru_cache(maxsize=1)

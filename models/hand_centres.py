@@ -51,12 +51,7 @@ def readings(video: str | Path) -> dict[str, np.ndarray]:
 
 def _basis(r: dict[str, np.ndarray]) -> np.ndarray:
     """(N, 2, 3) :func:`centre_basis` of every reading, each hand as its side."""
-    out = np.zeros((len(r["pixels"]), 2, 3))
-    for left in (False, True):
-        m = r["left"] == left
-        if m.any():
-            out[m] = centre_basis(r["pixels"][m], r["world"][m], left)
-    return out
+    return centre_basis(r["pixels"], r["world"], r["left"])
 
 
 def fit(reads: list[dict[str, np.ndarray]], huber: float = HUBER, iterations: int = 10) -> np.ndarray:
